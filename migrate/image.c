@@ -1,0 +1,84 @@
+/* image.c - life cycle and sanity of struct mig_image (see image.h). The validator is the
+ * gate every decoded image passes before restore code looks at it: after it, regions are
+ * ordered, page-aligned, disjoint and in user space, and every path a restore will open is set. */
+#include "migrate/image.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* Highest user address on x86-64 with 5-level paging; 4-level processes stay far below. */
+#define MIG_USER_TOP (1ull << 56)
+
+struct mig_image *mig_image_new(void)
+{
+	return calloc(1, sizeof(struct mig_image));
+}
+
+void mig_image_free(struct mig_image **pimg)
+{
+	struct mig_image *img = *pimg;
+	if (!img)
+		return;
+	for (size_t i = 0; i < img->n_regions; i++)
+		free(img->regions[i].path);
+	free(img->regions);
+	for (size_t i = 0; i < img->n_fds; i++)
+		free(img->fds[i].path);
+	free(img->fds);
+	free(img->xsave);
+	free(img->mm.exe);
+	free(img->cwd);
+	free(img);
+	*pimg = NULL;
+}
+
+static int validate_regions(const struct mig_image *img)
+{
+	uint64_t prev_end = 0;
+	for (size_t i = 0; i < img->n_regions; i++) {
+		const struct mig_region *r = &img->regions[i];
+		if (r->start >= r->end || r->start % MIG_PAGE || r->end % MIG_PAGE ||
+		    r->end > MIG_USER_TOP || r->start < prev_end)
+			return -EBADMSG;
+		if (r->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
+			return -EBADMSG;
+		if ((r->kind == MIG_REG_FILE) != (r->path != NULL))
+			return -EBADMSG;
+		if (r->shared && r->kind != MIG_REG_FILE)
+			return -EBADMSG;
+		if (r->kind == MIG_REG_FILE && r->pgoff % MIG_PAGE)
+			return -EBADMSG;
+		prev_end = r->end;
+	}
+	return 0;
+}
+
+static int validate_fds(const struct mig_image *img)
+{
+	for (size_t i = 0; i < img->n_fds; i++) {
+		const struct mig_fd *f = &img->fds[i];
+		if (f->fd < 0 || f->fd >= (1 << 20))
+			return -EBADMSG;
+		if ((f->kind == MIG_FD_FILE) != (f->path != NULL))
+			return -EBADMSG;
+		for (size_t j = 0; j < i; j++)
+			if (img->fds[j].fd == f->fd)
+				return -EBADMSG;
+	}
+	return 0;
+}
+
+int mig_image_validate(const struct mig_image *img)
+{
+	if (img->hdr.version != MIG_IMAGE_VERSION || img->xsave_len != img->hdr.xsave_size)
+		return -EBADMSG;
+	if (img->hdr.pid <= 0 || img->umask > 0777)
+		return -EBADMSG;
+	if (img->mm.auxv_words % 2)
+		return -EBADMSG;
+	int r = validate_regions(img);
+	if (r == 0)
+		r = validate_fds(img);
+	return r;
+}

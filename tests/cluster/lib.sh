@@ -13,7 +13,8 @@
 # Neither `ip netns exec` nor `unshare` (without --fork) forks, so the PID we record is omxd's own.
 # The control socket is a path in the node's state dir, reachable from the host namespace, so
 # node_omx runs the omx CLI directly. Optionally (CLUSTER_CPU_QUOTA=<fraction of a core>) every
-# node lives in its own cgroup v1 cpu group with a CFS quota, the daemon and whatever node_exec runs.
+# node lives in its own cgroup v1 cpu group with a CFS quota (plus a cpuacct group of the same name,
+# so the daemon can read its usage), the daemon and whatever node_exec runs.
 #
 # A trap on EXIT/INT/TERM always kills every process in the run's namespaces, deletes namespaces,
 # cgroups and the temp dir, and, when the test failed, prints the tail of every node's log.
@@ -91,7 +92,8 @@ cluster_init() {
 	chmod 0755 "$TMP"
 	NODES=()       # node numbers created so far
 	SUBNETS=()     # subnet numbers created so far
-	declare -gA NODE_NS NODE_ADDR NODE_SUBNET NODE_PID NODE_ARGS NODE_CG
+	declare -gA NODE_NS NODE_ADDR NODE_SUBNET NODE_PID NODE_ARGS NODE_CG NODE_RC
+	declare -gA NODE_LISTEN # optional per-node --listen value (default ADDR:CLUSTER_PORT)
 	CLUSTER_OK=0
 	trap '_cluster_cleanup' EXIT
 	trap 'exit 130' INT
@@ -120,7 +122,7 @@ cluster_sweep_stale() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	local cg
-	for cg in /sys/fs/cgroup/cpu/omxt*-*; do
+	for cg in /sys/fs/cgroup/cpu/omxt*-* /sys/fs/cgroup/cpuacct/omxt*-*; do
 		[ -d "$cg" ] || continue
 		pid=${cg##*/omxt}
 		pid=${pid%%-*}
@@ -167,8 +169,9 @@ _cluster_cleanup() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -F "$PFX" || true); do
 		case $ns in "$PFX"*) _ns_kill_all "$ns" ;; esac
 	done
+	local g
 	for k in "${NODES[@]}"; do
-		[ -n "${NODE_CG[$k]:-}" ] && _cg_kill_rm "${NODE_CG[$k]}"
+		for g in ${NODE_CG[$k]:-}; do _cg_kill_rm "$g"; done
 	done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' || true); do
 		case $ns in "$PFX"*) ip netns del "$ns" 2>/dev/null ;; esac
@@ -264,6 +267,17 @@ _node_cgroup() {
 		return 0
 	}
 	NODE_CG[$k]=$cg
+	# cpuacct is a separate v1 hierarchy here: a group of the same name gives the node's CPU usage
+	local acg=/sys/fs/cgroup/cpuacct/${PFX}n$k
+	if [ -w /sys/fs/cgroup/cpuacct/cgroup.procs ] && mkdir "$acg" 2>/dev/null; then
+		NODE_CG[$k]="$cg $acg"
+	fi
+}
+
+# _cg_enter K PID: put PID into node K's cgroups (no-op without them)
+_cg_enter() {
+	local g
+	for g in ${NODE_CG[$1]}; do echo "$2" >"$g/cgroup.procs" || return 1; done
 }
 
 # nodes_create N [SUBNET]: subnet (if new) and nodes 1..N on it
@@ -277,12 +291,10 @@ nodes_create() {
 node_exec() {
 	local k=$1
 	shift
-	if [ -n "${NODE_CG[$k]}" ]; then
-		sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "${NODE_CG[$k]}" \
-			ip netns exec "${NODE_NS[$k]}" "$@"
-	else
-		ip netns exec "${NODE_NS[$k]}" "$@"
-	fi
+	(
+		_cg_enter "$k" "$BASHPID" || die "cannot enter node $k's cgroup"
+		exec ip netns exec "${NODE_NS[$k]}" "$@"
+	)
 }
 
 # node_exec_mnt K CMD...: run CMD in the running daemon's network AND mount namespace
@@ -303,13 +315,14 @@ node_start() {
 	[ -x "$OMXD" ] || die "omxd not found at $OMXD (build first, or set OMX_BIN)"
 	[ -z "${NODE_PID[$k]}" ] || die "node $k already running"
 	NODE_ARGS[$k]="$*"
-	local dir=$TMP/node$k
+	local dir=$TMP/node$k listen=${NODE_LISTEN[$k]:-$(node_ep "$k")}
 	rm -f "$dir/omxd.sock"
 	# a subshell that execs: $! is then omxd's PID (ip netns exec and unshare exec, not fork)
 	(
-		if [ -n "${NODE_CG[$k]}" ]; then echo "$BASHPID" >"${NODE_CG[$k]}/cgroup.procs"; fi
+		_cg_enter "$k" "$BASHPID" || exit 1
 		exec ip netns exec "${NODE_NS[$k]}" unshare -m --propagation private \
-			"$OMXD" --state-dir "$dir" --listen "$(node_ep "$k")" --name "n$k" \
+			sh -c "$_CG_REMOUNT"' exec "$@"' sh \
+			"$OMXD" --state-dir "$dir" --listen "$listen" --name "n$k" \
 			--profile "$CLUSTER_PROFILE" --log-level "$CLUSTER_LOG_LEVEL" "$@"
 	) >>"$TMP/node$k.log" 2>&1 </dev/null &
 	NODE_PID[$k]=$!
@@ -318,6 +331,18 @@ node_start() {
 		die "omxd on node $k: no control socket after 10 s"
 	}
 }
+
+# `ip netns exec` mounts a fresh /sys, which hides /sys/fs/cgroup; inside the node's own mount
+# namespace, mount the cgroup v1 cpu/cpuacct hierarchies (and v2) again so omxd can read its quota
+# and usage. Then sh execs omxd: the PID stays the same.
+_CG_REMOUNT='
+if ! [ -e /sys/fs/cgroup/cpu ] && grep -q " /sys/fs/cgroup/cpu cgroup " /proc/1/mounts 2>/dev/null; then
+	mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
+	for c in cpu cpuacct; do
+		mkdir -p /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
+	done
+	mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+fi;'
 
 # node_alive K: the daemon process exists (and is not a zombie)
 node_alive() {
@@ -334,7 +359,6 @@ node_kill() {
 	NODE_RC[$k]=$?
 	NODE_PID[$k]=
 }
-declare -gA NODE_RC
 
 # node_stop K [TIMEOUT_S]: SIGTERM (graceful leave) and wait; returns omxd's exit status, or 124
 # (and SIGKILLs it) when it did not exit in time.
@@ -386,6 +410,23 @@ nodes_start_join() {
 	for k in "$@"; do
 		node_omx "$k" join "$key" >/dev/null || die "omx join failed on node $k"
 	done
+}
+
+# cluster_up N [TIMEOUT_S]: nodes 1..N on subnet 1, one key seeded at node 1 (and 2), all joined,
+# and wait until every node sees every other alive. Sets CLUSTER_KEY and ALL ("1 2 ... N").
+cluster_up() {
+	local n=$1 t=${2:-30} seeds=1
+	[ "$n" -ge 2 ] && seeds="1 2"
+	nodes_create "$n" 1
+	ALL=$(seq -s ' ' 1 "$n")
+	# shellcheck disable=SC2086
+	CLUSTER_KEY=$(cluster_keygen $seeds) || die "omx keygen failed"
+	# shellcheck disable=SC2086
+	nodes_start_join "$CLUSTER_KEY" $ALL
+	local t0
+	t0=$(now_ms)
+	wait_all_see "$t" alive "$ALL" "$(names $ALL)" || die "$n nodes did not converge in $t s"
+	log "$n nodes joined, full view everywhere after $(($(now_ms) - t0)) ms"
 }
 
 # ---------------------------------------------------------------------------------------------

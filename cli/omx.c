@@ -1,0 +1,118 @@
+/* omx.c - the omx command: a table of {name, fn, help} subcommands (one file each).
+ *
+ *   omx [--state-dir DIR] SUBCOMMAND [ARGS...]
+ *
+ * Exit codes: 0 ok, 1 error, 2 usage. Errors go to stderr prefixed "omx: ".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/subcommands.h"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "keygen", keygen_main, "keygen [--seed ADDR:PORT]...",
+	  "Print a new CLUSTER_KEY (a fresh 32-byte secret plus the given bootstrap endpoints) on\n"
+	  "stdout, and nothing else. Anyone holding it can join the cluster: treat it as a password." },
+	{ "join", join_main, "join [--timeout SECONDS] CLUSTER_KEY",
+	  "Make the local omxd join the cluster of CLUSTER_KEY. Succeeds once another member answers\n"
+	  "(or at once on a node that is itself a bootstrap endpoint); fails, changing nothing, on a\n"
+	  "malformed key, a key of another cluster while already joined, or when no bootstrap node\n"
+	  "answers within the timeout (default 10 s): a wrong key and unreachable seeds look alike." },
+	{ "leave", leave_main, "leave",
+	  "Leave the cluster gracefully (members see the node as 'left') and forget the stored\n"
+	  "cluster key, so omxd stays idle after a restart." },
+	{ "nodes", nodes_main, "nodes [--json]",
+	  "List every node this node knows: id, name, address, state (alive, suspect, dead, left),\n"
+	  "load, CPUs, speed, free memory, guests and the age of the information.\n"
+	  "--json prints an array of objects: id, name, addr, state, load, cpus, speed (MHz),\n"
+	  "mem_free and mem_total (bytes), guests, age_ms, self, cpu_quota and cpu_usage (CPUs),\n"
+	  "accept_guests, kernel, incarnation, version, pubkey." },
+	{ "status", status_main, "status [--json]",
+	  "Show the local node: id, name, address, state (idle, joining, alive, leaving, ...),\n"
+	  "cluster id, member counts, uptime and every counter (traffic, dropped inputs by reason,\n"
+	  "handshake failures, control socket refusals)." },
+	{ "version", version_main, "version", "Print the omx version." },
+	{ "help", help_main, "help [SUBCOMMAND]", "Show the list of subcommands, or one's help." },
+};
+
+#define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: omx [--state-dir DIR] SUBCOMMAND [ARGS...]\n\nSubcommands:\n");
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		fprintf(f, "  omx %s\n", subcommands[i].usage);
+	fprintf(f, "\nThe daemon is found through --state-dir, else $OMX_STATE_DIR, else /var/lib/omx.\n"
+		   "'omx help SUBCOMMAND' or 'omx SUBCOMMAND --help' for details.\n");
+}
+
+void omx_subcommand_help(const char *name, bool to_stdout)
+{
+	FILE *f = to_stdout ? stdout : stderr;
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		if (strcmp(subcommands[i].name, name) == 0) {
+			fprintf(f, "usage: omx %s\n\n%s\n", subcommands[i].usage, subcommands[i].help);
+			return;
+		}
+	usage(f);
+}
+
+int help_main(int argc, char **argv)
+{
+	if (argc > 2) {
+		omx_subcommand_help("help", false);
+		return OMX_EXIT_USAGE;
+	}
+	if (argc == 2 && !omx_wants_help(argc, argv)) {
+		for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+			if (strcmp(subcommands[i].name, argv[1]) == 0) {
+				omx_subcommand_help(argv[1], true);
+				return OMX_EXIT_OK;
+			}
+		fprintf(stderr, "omx: unknown subcommand '%s'\n", argv[1]);
+		return OMX_EXIT_USAGE;
+	}
+	usage(stdout);
+	return OMX_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc) {
+			omx_set_state_dir(argv[i + 1]);
+			i += 2;
+		} else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
+			omx_set_state_dir(argv[i] + 12);
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return OMX_EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return version_main(1, argv);
+		} else {
+			fprintf(stderr, "omx: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return OMX_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return OMX_EXIT_USAGE;
+	}
+	for (size_t k = 0; k < N_SUBCOMMANDS; k++)
+		if (strcmp(subcommands[k].name, argv[i]) == 0)
+			return subcommands[k].fn(argc - i, argv + i);
+	fprintf(stderr, "omx: unknown subcommand '%s'\n", argv[i]);
+	usage(stderr);
+	return OMX_EXIT_USAGE;
+}

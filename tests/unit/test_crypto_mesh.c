@@ -1,0 +1,232 @@
+/* test_crypto_mesh.c - the mesh's security over real loopback TCP: members of one cluster
+ * exchange datagrams and see each other's CURVE identity; a node with another cluster's key
+ * fails the handshake (counted, nothing delivered); a denied key is refused by the ZAP handler;
+ * frames of the wrong shape are dropped and counted. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "crypto/identity.h"
+#include "gossip/mesh.h"
+
+struct inbox {
+	int n;
+	uint8_t peer[32];
+	uint8_t data[64];
+	size_t len;
+};
+
+static void on_recv(void *ctx, const uint8_t *peer, const uint8_t *data, size_t len)
+{
+	struct inbox *in = ctx;
+	in->n++;
+	memcpy(in->peer, peer, 32);
+	in->len = len < sizeof(in->data) ? len : sizeof(in->data);
+	memcpy(in->data, data, in->len);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct node {
+	struct omxsec_identity *id;
+	struct gossip_mesh *m;
+	struct inbox in;
+};
+
+static void node_up(struct node *n, const uint8_t secret[32])
+{
+	memset(n, 0, sizeof(*n));
+	assert_int_equal(omxsec_identity_generate(&n->id), 0);
+	struct gossip_mesh_config c = { .listen = "tcp://127.0.0.1:*" };
+	assert_int_equal(omxsec_derive_server_keys(secret, c.server_pk, c.server_sk), 0);
+	memcpy(c.client_pk, n->id->curve_pk, 32);
+	memcpy(c.client_sk, n->id->curve_sk, 32);
+	c.pending_ms = 3000;
+	assert_int_equal(gossip_mesh_new(&c, &n->m), 0);
+	assert_int_equal(gossip_mesh_set_handler(n->m, GOSSIP_MESH_CH_GOSSIP, on_recv, &n->in), 0);
+}
+
+static void node_down(struct node *n)
+{
+	gossip_mesh_free(&n->m);
+	assert_null(n->m);
+	omxsec_identity_free(&n->id);
+}
+
+/* Drives every mesh for ms milliseconds (or until *until >= want). */
+static void pump(struct node **ns, int k, int ms, const int *until, int want)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+	while (now_ms() < end && !(until && *until >= want)) {
+		zmq_pollitem_t items[8 * GOSSIP_MESH_POLLITEMS];
+		for (int i = 0; i < k; i++)
+			gossip_mesh_pollitems(ns[i]->m, items + i * GOSSIP_MESH_POLLITEMS);
+		assert_true(zmq_poll(items, k * GOSSIP_MESH_POLLITEMS, 5) >= 0);
+		for (int i = 0; i < k; i++) {
+			gossip_mesh_dispatch(ns[i]->m, now_ms(), items + i * GOSSIP_MESH_POLLITEMS);
+			gossip_mesh_tick(ns[i]->m, now_ms());
+		}
+	}
+}
+
+static void test_members_talk(void **state)
+{
+	uint8_t secret[32];
+	randombytes_buf(secret, sizeof(secret));
+	struct node a, b;
+	node_up(&a, secret);
+	node_up(&b, secret);
+	struct node *ns[] = { &a, &b };
+	const char *ea = gossip_mesh_endpoint(a.m);
+	assert_memory_equal(ea, "tcp://127.0.0.1:", 16);
+
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
+					  (const uint8_t *)"hello", 5),
+			 0);
+	pump(ns, 2, 3000, &a.in.n, 1);
+	assert_int_equal(a.in.n, 1);
+	assert_int_equal(a.in.len, 5);
+	assert_memory_equal(a.in.data, "hello", 5);
+	/* the transport identity is b's CURVE key, which maps from b's Ed25519 key */
+	assert_memory_equal(a.in.peer, b.id->curve_pk, 32);
+	assert_int_equal(omxsec_peer_check(b.id->sign_pk, a.in.peer, 32), 0);
+	assert_int_equal(omxsec_peer_check(a.id->sign_pk, a.in.peer, 32), -EPERM);
+	assert_true(gossip_mesh_get_stats(a.m)->zap_accepted >= 1);
+
+	/* a channel without a handler is dropped and counted */
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, GOSSIP_MESH_CH_OMFS,
+					  (const uint8_t *)"x", 1),
+			 0);
+	const uint64_t *nochan = &gossip_mesh_get_stats(a.m)->drop_nochan;
+	for (int i = 0; i < 200 && *nochan == 0; i++)
+		pump(ns, 2, 10, NULL, 0);
+	assert_int_equal(*nochan, 1);
+	assert_int_equal(a.in.n, 1);
+
+	/* bad arguments */
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, 0, (const uint8_t *)"x", 1), -EINVAL);
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, GOSSIP_MESH_CH_MAX,
+					  (const uint8_t *)"x", 1),
+			 -EINVAL);
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), "ipc:///tmp/x", GOSSIP_MESH_CH_GOSSIP,
+					  (const uint8_t *)"x", 1),
+			 -EINVAL);
+	node_down(&a);
+	node_down(&b);
+}
+
+static void test_wrong_cluster_rejected(void **state)
+{
+	uint8_t s1[32], s2[32];
+	randombytes_buf(s1, sizeof(s1));
+	randombytes_buf(s2, sizeof(s2));
+	struct node a, x;
+	node_up(&a, s1);
+	node_up(&x, s2); /* another cluster: does not know a's server key */
+	struct node *ns[] = { &a, &x };
+	const char *ea = gossip_mesh_endpoint(a.m);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(gossip_mesh_send(x.m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
+						  (const uint8_t *)"intruder", 8),
+				 0);
+	const uint64_t *failed = &gossip_mesh_get_stats(a.m)->handshake_failed;
+	for (int i = 0; i < 300 && *failed == 0; i++)
+		pump(ns, 2, 10, NULL, 0);
+	pump(ns, 2, 300, NULL, 0);
+	assert_true(*failed >= 1);
+	assert_int_equal(a.in.n, 0);
+	assert_int_equal(gossip_mesh_get_stats(a.m)->rx_frames, 0);
+	assert_int_equal(gossip_mesh_get_stats(a.m)->zap_accepted, 0);
+	node_down(&a);
+	node_down(&x);
+}
+
+static void test_denied_key(void **state)
+{
+	uint8_t secret[32];
+	randombytes_buf(secret, sizeof(secret));
+	struct node a, b, c;
+	node_up(&a, secret);
+	node_up(&b, secret);
+	node_up(&c, secret);
+	assert_int_equal(gossip_mesh_deny(a.m, b.id->curve_pk), 0);
+	assert_int_equal(gossip_mesh_deny(a.m, b.id->curve_pk), 0); /* idempotent */
+	struct node *ns[] = { &a, &b, &c };
+	const char *ea = gossip_mesh_endpoint(a.m);
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
+					  (const uint8_t *)"denied", 6),
+			 0);
+	assert_int_equal(gossip_mesh_send(c.m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
+					  (const uint8_t *)"welcome", 7),
+			 0);
+	pump(ns, 3, 3000, &a.in.n, 1);
+	pump(ns, 3, 300, NULL, 0);
+	assert_int_equal(a.in.n, 1);
+	assert_memory_equal(a.in.data, "welcome", 7);
+	assert_memory_equal(a.in.peer, c.id->curve_pk, 32);
+	assert_true(gossip_mesh_get_stats(a.m)->zap_denied >= 1);
+	node_down(&a);
+	node_down(&b);
+	node_down(&c);
+}
+
+static void test_wrong_shape(void **state)
+{
+	uint8_t secret[32];
+	randombytes_buf(secret, sizeof(secret));
+	struct node a, b;
+	node_up(&a, secret);
+	node_up(&b, secret);
+	struct node *ns[] = { &a };
+	/* a raw DEALER with valid keys sending multi-frame and empty messages */
+	void *ctx = zmq_ctx_new();
+	void *s = zmq_socket(ctx, ZMQ_DEALER);
+	uint8_t spk[32], ssk[32];
+	assert_int_equal(omxsec_derive_server_keys(secret, spk, ssk), 0);
+	assert_int_equal(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, spk, 32), 0);
+	assert_int_equal(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, b.id->curve_pk, 32), 0);
+	assert_int_equal(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, b.id->curve_sk, 32), 0);
+	int zero = 0;
+	assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero)), 0);
+	assert_int_equal(zmq_connect(s, gossip_mesh_endpoint(a.m)), 0);
+	assert_int_equal(zmq_send(s, "\x01", 1, ZMQ_SNDMORE), 1); /* two frames */
+	assert_int_equal(zmq_send(s, "abc", 3, 0), 3);
+	assert_int_equal(zmq_send(s, "", 0, 0), 0);		  /* empty */
+	assert_int_equal(zmq_send(s, "\x00zz", 3, 0), 3);	  /* channel 0 */
+	assert_int_equal(zmq_send(s, "\x01ok", 3, 0), 3);	  /* fine */
+	const uint64_t *shape = &gossip_mesh_get_stats(a.m)->drop_shape;
+	pump(ns, 1, 3000, &a.in.n, 1);
+	for (int i = 0; i < 100 && *shape < 3; i++)
+		pump(ns, 1, 10, NULL, 0);
+	assert_int_equal(*shape, 3);
+	assert_int_equal(a.in.n, 1);
+	assert_memory_equal(a.in.data, "ok", 2);
+	assert_int_equal(zmq_close(s), 0);
+	assert_int_equal(zmq_ctx_term(ctx), 0);
+	node_down(&a);
+	node_down(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_members_talk),
+		cmocka_unit_test(test_wrong_cluster_rejected),
+		cmocka_unit_test(test_denied_key),
+		cmocka_unit_test(test_wrong_shape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

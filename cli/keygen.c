@@ -1,4 +1,5 @@
 /* keygen.c - `omx keygen [--seed ADDR:PORT]...`: print a new CLUSTER_KEY, and only it. */
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>

@@ -34,7 +34,7 @@ struct omxd_nodeinfo {
 	uint64_t last_ms;
 	uint64_t last_usage_ns;	 /* cgroup or machine CPU time */
 	bool have_usage;
-	char cg_usage[CG_PATH_MAX];  /* file giving the cgroup's usage, "" = none */
+	char cg_usage[CG_PATH_MAX + 128]; /* file giving the cgroup's usage, "" = none */
 	bool cg_v2;
 	uint32_t quota_milli;
 };

@@ -22,7 +22,7 @@
 #include "gossip/mesh.h"
 
 #define OMXD_DEFAULT_PORT     4660
-#define OMXD_EP_MAX	      128 /* "host:port" */
+#define OMXD_EP_MAX	      120 /* "host:port", including NUL (fits "tcp://" + it in GOSSIP_ADDR_MAX) */
 #define OMXD_CTL_CLIENTS_MAX  16
 #define OMXD_JOIN_TIMEOUT_MS  10000
 #define OMXD_LEAVE_MAX_MS     2000

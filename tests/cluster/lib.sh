@@ -297,6 +297,18 @@ node_exec() {
 	)
 }
 
+# node_spawn K CMD...: start CMD in the background in node K's namespace and cgroups; its PID
+# (CMD's own, not a wrapper's) is in SPAWNED. Do not call inside $(...).
+node_spawn() {
+	local k=$1
+	shift
+	(
+		_cg_enter "$k" "$BASHPID" || exit 1
+		exec ip netns exec "${NODE_NS[$k]}" "$@"
+	) &
+	SPAWNED=$!
+}
+
 # node_exec_mnt K CMD...: run CMD in the running daemon's network AND mount namespace
 node_exec_mnt() {
 	local k=$1

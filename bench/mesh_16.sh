@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench/mesh_16.sh: a real 16-node mesh (network namespaces, tests/cluster/lib.sh) against the goals
+# of issue 2: join to full view <= 3 s; an idle omxd uses <= 1 % of a core and <= 20 MiB RSS.
+#
+# Baselines from the same run: the join time of a 2-node cluster (one handshake and one exchange,
+# the floor for any join), and the CPU and RSS of a lone omxd that never joins (the daemon's own
+# idle cost, without any mesh traffic). Figures, then PASS/FAIL per goal; exit 0 when all pass.
+#
+# Run as root after a build: bench/mesh_16.sh (OMX_BIN=BUILD/cli to pick a build; IDLE_S=30).
+source "$(dirname "$0")/../tests/cluster/lib.sh"
+N=${N:-16}
+IDLE_S=${IDLE_S:-30}
+GOAL_JOIN_MS=3000
+GOAL_CPU_PCT=1.0
+GOAL_RSS_KIB=$((20 * 1024))
+cluster_init
+
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of one process
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# full_view K COUNT: node K lists COUNT nodes, all alive
+full_view() { node_view "$1" | jq -e --argjson n "$2" '[.[] | select(.state == "alive")] | length == $n' >/dev/null; }
+
+# join_time "NODES" KEY: issue every join at once; ms until every node has the full view
+join_time() {
+	local nodes=$1 key=$2 n k pending t0 done_ms=()
+	n=$(echo "$nodes" | wc -w)
+	t0=$(now_ms)
+	for k in $nodes; do node_omx "$k" join "$key" >/dev/null 2>&1 & done
+	pending=$nodes
+	while [ -n "$pending" ]; do
+		local still=""
+		for k in $pending; do full_view "$k" "$n" || still+="$k "; done
+		pending=$still
+		[ $(($(now_ms) - t0)) -lt 60000 ] || { print_views "$nodes"; die "no full view after 60 s"; }
+		[ -z "$pending" ] || sleep 0.05
+	done
+	echo $(($(now_ms) - t0))
+	wait
+}
+
+net_subnet 1
+# baseline nodes: 1..N are the mesh; N+1, N+2 a 2-node cluster; N+3 a lone idle daemon
+for k in $(seq 1 $((N + 3))); do node_create "$k" 1; done
+MESH=$(seq -s ' ' 1 "$N")
+PAIR="$((N + 1)) $((N + 2))"
+LONE=$((N + 3))
+for k in $MESH $PAIR $LONE; do node_start "$k"; done
+
+pair_key=$(cluster_keygen $((N + 1))) || die "keygen"
+pair_ms=$(join_time "$PAIR" "$pair_key")
+# the pair is stopped again so its traffic does not count in the idle figures of the mesh
+for k in $PAIR; do node_stop "$k" 10 >/dev/null; done
+
+key=$(cluster_keygen 1 2) || die "keygen"
+mesh_ms=$(join_time "$MESH" "$key")
+log "join to full view: $N nodes $mesh_ms ms; baseline 2 nodes $pair_ms ms"
+
+sleep 3 # let join-time traffic (pushes, info republishing) die down before measuring idle
+declare -A t0
+for k in $MESH $LONE; do t0[$k]=$(cpu_ticks "${NODE_PID[$k]}"); done
+log "measuring idle CPU over $IDLE_S s"
+sleep "$IDLE_S"
+# the mesh must still be whole at the end of the window, else the figures mean nothing
+for k in $MESH; do full_view "$k" "$N" || { print_views "$MESH"; die "node $k lost its full view while idle"; }; done
+
+printf '\n%-6s %10s %10s\n' node "cpu %" "rss MiB"
+max_cpu=0
+max_rss=0
+sum_cpu=0
+for k in $MESH; do
+	pid=${NODE_PID[$k]}
+	cpu=$(echo "scale=3; ($(cpu_ticks "$pid") - ${t0[$k]}) * 100 / $HZ / $IDLE_S" | bc)
+	rss=$(rss_kib "$pid")
+	printf '%-6s %10.2f %10.1f\n' "n$k" "$cpu" "$(echo "scale=1; $rss / 1024" | bc)"
+	sum_cpu=$(echo "$sum_cpu + $cpu" | bc)
+	[ "$(echo "$cpu > $max_cpu" | bc)" = 1 ] && max_cpu=$cpu
+	[ "$rss" -gt "$max_rss" ] && max_rss=$rss
+done
+lone_cpu=$(echo "scale=3; ($(cpu_ticks "${NODE_PID[$LONE]}") - ${t0[$LONE]}) * 100 / $HZ / $IDLE_S" | bc)
+lone_rss=$(rss_kib "${NODE_PID[$LONE]}")
+printf '%-6s %10.2f %10.1f   (baseline: lone omxd, never joined)\n' "lone" "$lone_cpu" "$(echo "scale=1; $lone_rss / 1024" | bc)"
+
+ok_join=$([ "$mesh_ms" -le $GOAL_JOIN_MS ] && echo 1 || echo 0)
+ok_cpu=$(echo "$max_cpu <= $GOAL_CPU_PCT" | bc)
+ok_rss=$([ "$max_rss" -le $GOAL_RSS_KIB ] && echo 1 || echo 0)
+FAILS=$((3 - ok_join - ok_cpu - ok_rss))
+verdict() { [ "$1" = 1 ] && echo PASS || echo FAIL; }
+printf '\n%-34s %14s %14s %12s %s\n' figure measured baseline goal verdict
+printf '%-34s %11d ms %11d ms %9s ms %s\n' "join -> full view, $N nodes" "$mesh_ms" "$pair_ms" "<= $GOAL_JOIN_MS" \
+	"$(verdict "$ok_join")"
+printf '%-34s %12.2f %% %12.2f %% %10s %% %s\n' "idle CPU, max over $N omxd" "$max_cpu" "$lone_cpu" "<= $GOAL_CPU_PCT" \
+	"$(verdict "$ok_cpu")"
+printf '%-34s %12.2f %% %12.2f %% %12s\n' "idle CPU, mean over $N omxd" "$(echo "scale=3; $sum_cpu / $N" | bc)" "$lone_cpu" ""
+printf '%-34s %10.1f MiB %10.1f MiB %8s MiB %s\n' "RSS, max over $N omxd" "$(echo "scale=1; $max_rss / 1024" | bc)" \
+	"$(echo "scale=1; $lone_rss / 1024" | bc)" "<= 20" "$(verdict "$ok_rss")"
+echo
+[ "$FAILS" -eq 0 ] && cluster_pass "mesh_16: all goals met"
+CLUSTER_OK=1 # the figures above are the result; no log dump for a missed goal
+log "mesh_16: $FAILS goal(s) missed"
+exit 1

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/migrate_cmds.h"
 #include "cli/subcommands.h"
 
 struct subcommand {
@@ -39,6 +40,17 @@ static const struct subcommand subcommands[] = {
 	  "Show the local node: id, name, address, state (idle, joining, alive, leaving, ...),\n"
 	  "cluster id, member counts, uptime and every counter (traffic, dropped inputs by reason,\n"
 	  "handshake failures, control socket refusals)." },
+	{ "checkpoint", checkpoint_main, "checkpoint PID -o FILE [--leave-running|--kill] [--stats]",
+	  "Freeze process PID, write its image to FILE ('-': stdout), then let it run on (default)\n"
+	  "or kill it. Refused processes (see cantmove) are left untouched. --stats prints timings\n"
+	  "and sizes on stderr." },
+	{ "restore", restore_main, "restore FILE [--detach] [--stats]",
+	  "Bring the process of image FILE ('-': stdin) back to life here, as a child of this\n"
+	  "command, with its original PID if free. Stays in the foreground and exits with the\n"
+	  "process's status (128+N if killed by signal N); --detach prints the PID and returns." },
+	{ "cantmove", cantmove_main, "cantmove PID",
+	  "Print why process PID cannot be checkpointed, one reason a line (exit 1), or that it\n"
+	  "can move (exit 0). Reads /proc only." },
 	{ "version", version_main, "version", "Print the omx version." },
 	{ "help", help_main, "help [SUBCOMMAND]", "Show the list of subcommands, or one's help." },
 };

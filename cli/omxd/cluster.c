@@ -87,7 +87,7 @@ static void op_event(void *ctx, enum gossip_event_kind kind, const struct gossip
 	case GOSSIP_EV_SELF_ID: {
 		log_info("node id is now %u", m->id);
 		d->node_id = m->id;
-		int r = omxd_state_save_id(d, m->id);
+		int r = d->trial ? 0 : omxd_state_save_id(d, m->id);
 		if (r < 0)
 			log_error("saving node id %u: %s", m->id, strerror(-r));
 		break;
@@ -219,7 +219,7 @@ int omxd_cluster_start(struct omxd *d, struct omxsec_clusterkey **kp)
 	uint16_t id = gossip_self_id(d->g);
 	if (id != d->node_id) {
 		d->node_id = id;
-		r = omxd_state_save_id(d, id);
+		r = d->trial ? 0 : omxd_state_save_id(d, id);
 		if (r < 0)
 			log_error("saving node id %u: %s", id, strerror(-r));
 	}
@@ -240,14 +240,32 @@ int omxd_cluster_start(struct omxd *d, struct omxsec_clusterkey **kp)
 	return 0;
 }
 
+int omxd_cluster_commit(struct omxd *d)
+{
+	int r = omxd_state_save_key(d, d->key);
+	if (r < 0)
+		return r;
+	d->trial = false;
+	r = omxd_state_save_id(d, d->node_id);
+	if (r < 0)
+		log_error("saving node id %u: %s", d->node_id, strerror(-r));
+	return 0;
+}
+
 void omxd_cluster_stop(struct omxd *d)
 {
+	if (d->trial) {
+		/* forget an id chosen during a join that did not succeed */
+		uint16_t id = 0;
+		d->node_id = omxd_state_load_id(d, &id) == 0 ? id : d->opts.node_id;
+	}
 	gossip_free(&d->g);
 	gossip_mesh_free(&d->mesh);
 	omxsec_clusterkey_free(&d->key);
 	d->cluster_id[0] = '\0';
 	d->leaving = false;
 	d->founder = false;
+	d->trial = false;
 }
 
 size_t omxd_cluster_others(const struct omxd *d)
@@ -315,7 +333,7 @@ static void join_check(struct omxd *d)
 			       "seeds are down or unreachable; nothing was changed");
 		return;
 	}
-	int r = omxd_state_save_key(d, d->key);
+	int r = omxd_cluster_commit(d);
 	if (r < 0) {
 		omxd_cluster_stop(d);
 		omxd_ctl_reply(d, &d->join, r, "cannot store the cluster key in %s: %s",

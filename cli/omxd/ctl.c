@@ -289,10 +289,11 @@ static bool handle_join(struct omxd *d, int fd, const struct control_request *re
 				 "wrong cluster key: this node is a member of cluster %s and the key "
 				 "is for cluster %s; run 'omx leave' first",
 				 d->cluster_id, other);
-	} else if ((r = omxd_cluster_start(d, &k)) < 0) {
+	} else if ((d->trial = true, r = omxd_cluster_start(d, &k)) < 0) {
+		d->trial = false;
 		reply_fd(fd, r, "cannot start the mesh on %s: %s", d->opts.listen, zmq_strerror(-r));
 	} else if (d->founder) {
-		r = omxd_state_save_key(d, d->key);
+		r = omxd_cluster_commit(d);
 		if (r < 0) {
 			omxd_cluster_stop(d);
 			reply_fd(fd, r, "cannot store the cluster key in %s: %s", d->opts.state_dir,

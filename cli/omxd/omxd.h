@@ -65,6 +65,7 @@ struct omxd {
 	struct gossip_mesh *mesh;
 	struct gossip *g;
 	bool founder;		  /* our own endpoint is one of the seeds */
+	bool trial;		  /* an `omx join` not yet confirmed: persist nothing */
 	uint64_t next_join_ms, join_backoff_ms;
 	struct omxd_waiter join;  /* omx join waiting for a first contact */
 	bool leaving;		  /* gossip_leave() sent, waiting for leave_done */
@@ -97,6 +98,8 @@ __attribute__((warn_unused_result)) int omxd_state_forget_key(struct omxd *d);
 __attribute__((warn_unused_result)) int omxd_cluster_start(struct omxd *d,
 							  struct omxsec_clusterkey **k);
 void omxd_cluster_stop(struct omxd *d);
+/* The join is confirmed: persist the key and the node id, leave trial mode. */
+__attribute__((warn_unused_result)) int omxd_cluster_commit(struct omxd *d);
 /* Alive or suspect members other than self. */
 size_t omxd_cluster_others(const struct omxd *d);
 void omxd_cluster_leave(struct omxd *d, bool forget);

@@ -1,0 +1,390 @@
+/* omfs_server.c - server lifecycle, the per-session handle table, and request dispatch.
+ *
+ * The handle table is an array of slots; a handle id is (generation << 20 | slot), so a stale
+ * or forged id never names a reused slot, and it also records the session that opened it: a
+ * handle presented by any other session is EBADF. Each handle is reference counted so a release
+ * racing with a read on another thread closes the descriptor only after the read is done.
+ *
+ * Dispatch decides, per op, which export the request touches (from its path or its handle),
+ * switches the calling thread to the requester's credentials for the duration of the call
+ * (omfs_server_cred.c), and hands over to the path ops (omfs_server_ops.c) or the handle ops
+ * (omfs_server_io.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "omfs/omfs_server_int.h"
+
+#define SLOT_BITS 20
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+
+int omfs_server_new(const struct omfs_server_config *cfg, struct omfs_server **ret_srv)
+{
+	if (!cfg->nexports)
+		return -EINVAL;
+	struct omfs_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	int rc = -ENOMEM;
+	pthread_mutex_init(&srv->hlock, NULL);
+	srv->squash_uid = cfg->squash_uid ? cfg->squash_uid : 65534;
+	srv->squash_gid = cfg->squash_gid ? cfg->squash_gid : 65534;
+	srv->exports = calloc(cfg->nexports, sizeof(*srv->exports));
+	if (!srv->exports)
+		goto fail;
+	for (size_t i = 0; i < cfg->nexports; i++) {
+		const struct omfs_export *x = &cfg->exports[i];
+		struct srv_export *e = &srv->exports[i];
+		e->rootfd = -1;
+		srv->nexports = i + 1;
+		if (!x->path || x->path[0] != '/') {
+			rc = -EINVAL;
+			goto fail;
+		}
+		e->path = realpath(x->path, NULL);
+		if (!e->path) {
+			rc = -errno;
+			goto fail;
+		}
+		e->len = strlen(e->path);
+		e->read_only = x->read_only;
+		e->no_root_squash = x->no_root_squash;
+		e->rootfd = open(e->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (e->rootfd < 0) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	rc = srv_cred_probe(srv);
+	if (rc < 0)
+		goto fail;
+	(void)umask(0); /* see the header: modes arrive already masked by the client */
+	*ret_srv = srv;
+	return 0;
+fail:
+	omfs_server_free(&srv);
+	return rc;
+}
+
+static void handle_destroy(struct srv_handle *h)
+{
+	while (h->lockfds) {
+		struct srv_lockfd *l = h->lockfds;
+		h->lockfds = l->next;
+		(void)close(l->fd); /* releases that owner's OFD locks; nothing to report to */
+		free(l);
+	}
+	if (h->fd >= 0)
+		(void)close(h->fd); /* a close error here has no one left to hear it */
+	pthread_mutex_destroy(&h->lock);
+	free(h->vpath);
+	free(h);
+}
+
+void omfs_server_free(struct omfs_server **psrv)
+{
+	if (!psrv || !*psrv)
+		return;
+	struct omfs_server *srv = *psrv;
+	for (size_t i = 0; i < srv->nslots; i++)
+		if (srv->slots[i])
+			handle_destroy(srv->slots[i]);
+	free(srv->slots);
+	free(srv->free_slots);
+	for (size_t i = 0; i < srv->nexports; i++) {
+		if (srv->exports[i].rootfd >= 0)
+			(void)close(srv->exports[i].rootfd);
+		free(srv->exports[i].path);
+	}
+	free(srv->exports);
+	free(srv->base_groups);
+	pthread_mutex_destroy(&srv->hlock);
+	free(srv);
+	*psrv = NULL;
+}
+
+int srv_handle_add(struct omfs_server *srv, uint64_t session, int fd, int is_dir, int accmode,
+		   struct srv_export *e, char *vpath, uint64_t *ret_id)
+{
+	struct srv_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->fd = fd;
+	h->is_dir = is_dir;
+	h->accmode = accmode;
+	h->exp = e;
+	h->session = session;
+	h->refs = 1;
+	pthread_mutex_lock(&srv->hlock);
+	size_t slot;
+	if (srv->nfree) {
+		slot = srv->free_slots[--srv->nfree];
+	} else {
+		if (srv->nslots > SLOT_MASK) {
+			pthread_mutex_unlock(&srv->hlock);
+			pthread_mutex_destroy(&h->lock);
+			free(h);
+			return -EMFILE;
+		}
+		if (srv->nslots == srv->cap) {
+			size_t ncap = srv->cap ? srv->cap * 2 : 64;
+			struct srv_handle **ns = realloc(srv->slots, ncap * sizeof(*ns));
+			uint32_t *nf = ns ? realloc(srv->free_slots, ncap * sizeof(*nf)) : NULL;
+			if (ns)
+				srv->slots = ns;
+			if (nf)
+				srv->free_slots = nf;
+			if (!ns || !nf) {
+				pthread_mutex_unlock(&srv->hlock);
+				pthread_mutex_destroy(&h->lock);
+				free(h);
+				return -ENOMEM;
+			}
+			srv->cap = ncap;
+		}
+		slot = srv->nslots++;
+	}
+	h->id = (++srv->gen << SLOT_BITS) | slot;
+	h->vpath = vpath; /* owned from here on, even on the error paths above it was not */
+	srv->slots[slot] = h;
+	srv->nhandles++;
+	pthread_mutex_unlock(&srv->hlock);
+	*ret_id = h->id;
+	return 0;
+}
+
+static struct srv_handle *find_locked(struct omfs_server *srv, uint64_t session, uint64_t id)
+{
+	size_t slot = id & SLOT_MASK;
+	if (slot >= srv->nslots)
+		return NULL;
+	struct srv_handle *h = srv->slots[slot];
+	if (!h || h->id != id || h->session != session)
+		return NULL;
+	return h;
+}
+
+int srv_handle_get(struct omfs_server *srv, uint64_t session, uint64_t id,
+		   struct srv_handle **ret_h)
+{
+	pthread_mutex_lock(&srv->hlock);
+	struct srv_handle *h = find_locked(srv, session, id);
+	if (h)
+		h->refs++;
+	pthread_mutex_unlock(&srv->hlock);
+	if (!h)
+		return -EBADF;
+	*ret_h = h;
+	return 0;
+}
+
+void srv_handle_put(struct omfs_server *srv, struct srv_handle *h)
+{
+	pthread_mutex_lock(&srv->hlock);
+	int last = --h->refs == 0;
+	pthread_mutex_unlock(&srv->hlock);
+	if (last)
+		handle_destroy(h);
+}
+
+static struct srv_handle *unlink_locked(struct omfs_server *srv, struct srv_handle *h)
+{
+	size_t slot = h->id & SLOT_MASK;
+	srv->slots[slot] = NULL;
+	srv->free_slots[srv->nfree++] = (uint32_t)slot;
+	srv->nhandles--;
+	return --h->refs == 0 ? h : NULL;
+}
+
+int srv_handle_remove(struct omfs_server *srv, uint64_t session, uint64_t id)
+{
+	pthread_mutex_lock(&srv->hlock);
+	struct srv_handle *h = find_locked(srv, session, id);
+	struct srv_handle *dead = h ? unlink_locked(srv, h) : NULL;
+	pthread_mutex_unlock(&srv->hlock);
+	if (dead)
+		handle_destroy(dead);
+	return h ? 0 : -EBADF;
+}
+
+void omfs_server_session_close(struct omfs_server *srv, uint64_t session)
+{
+	for (;;) {
+		struct srv_handle *dead = NULL;
+		int found = 0;
+		pthread_mutex_lock(&srv->hlock);
+		for (size_t i = 0; i < srv->nslots && !found; i++) {
+			struct srv_handle *h = srv->slots[i];
+			if (h && h->session == session) {
+				dead = unlink_locked(srv, h);
+				found = 1;
+			}
+		}
+		pthread_mutex_unlock(&srv->hlock);
+		if (dead)
+			handle_destroy(dead);
+		if (!found)
+			return;
+	}
+}
+
+size_t omfs_server_handle_count(struct omfs_server *srv)
+{
+	pthread_mutex_lock(&srv->hlock);
+	size_t n = srv->nhandles;
+	pthread_mutex_unlock(&srv->hlock);
+	return n;
+}
+
+/* Ops on handles that need no credentials: the check happened at open time, and the kernel
+ * takes nothing from the caller's identity for them. */
+static int handle_op_is_credless(enum omfs_op op)
+{
+	return op == OMFS_OP_READ || op == OMFS_OP_FLUSH;
+}
+
+static int exec_handle(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
+		       struct omfs_resp *resp)
+{
+	if (req->op == OMFS_OP_RELEASE || req->op == OMFS_OP_RELEASEDIR)
+		return srv_handle_remove(srv, session, req->fh);
+	struct srv_handle *h;
+	int rc = srv_handle_get(srv, session, req->fh, &h);
+	if (rc < 0)
+		return rc;
+	struct srv_saved_cred saved = { 0 };
+	if (h->exp && !handle_op_is_credless(req->op))
+		rc = srv_cred_enter(srv, h->exp, &req->cred, &saved);
+	if (rc == 0) {
+		if (req->op == OMFS_OP_SETATTR)
+			rc = srv_op_setattr(req, NULL, h, resp);
+		else
+			rc = srv_op_handle(srv, req, h, resp);
+		srv_cred_leave(srv, &saved);
+	}
+	srv_handle_put(srv, h);
+	return rc;
+}
+
+static int exec_two(struct omfs_server *srv, const struct omfs_req *req, struct omfs_resp *resp)
+{
+	struct srv_path *from = malloc(2 * sizeof(*from));
+	if (!from)
+		return -ENOMEM;
+	struct srv_path *to = from + 1;
+	int rc = srv_path_check(srv, req->path, from);
+	if (rc == 0)
+		rc = srv_path_check(srv, req->path2, to);
+	if (rc == 0 && (!from->exp || !to->exp))
+		rc = (from->virt || to->virt || !from->exp) ? -EROFS : -ENOENT;
+	if (rc == 0 && from->exp != to->exp)
+		rc = -EXDEV;
+	if (rc == 0 && from->exp->read_only)
+		rc = -EROFS;
+	if (rc == 0) {
+		struct srv_saved_cred saved;
+		rc = srv_cred_enter(srv, from->exp, &req->cred, &saved);
+		if (rc == 0) {
+			rc = srv_op_rename_link(srv, req, from, to, resp);
+			srv_cred_leave(srv, &saved);
+		}
+	}
+	free(from);
+	return rc;
+}
+
+static int exec_path(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
+		     struct omfs_resp *resp)
+{
+	struct srv_path *p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	int rc = srv_path_check(srv, req->path, p);
+	if (rc == 0) {
+		struct srv_saved_cred saved = { 0 };
+		if (p->exp)
+			rc = srv_cred_enter(srv, p->exp, &req->cred, &saved);
+		if (rc == 0) {
+			int open_like = req->op == OMFS_OP_OPEN || req->op == OMFS_OP_CREATE ||
+					req->op == OMFS_OP_OPENDIR;
+			if (open_like)
+				rc = srv_op_open(srv, session, req, p, resp);
+			else if (req->op == OMFS_OP_SETATTR)
+				rc = srv_op_setattr(req, p, NULL, resp);
+			else
+				rc = srv_op_path(srv, session, req, p, resp);
+			srv_cred_leave(srv, &saved);
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static int uses_handle(const struct omfs_req *req)
+{
+	switch (req->op) {
+	case OMFS_OP_READ:
+	case OMFS_OP_WRITE:
+	case OMFS_OP_FLUSH:
+	case OMFS_OP_RELEASE:
+	case OMFS_OP_FSYNC:
+	case OMFS_OP_READDIR:
+	case OMFS_OP_RELEASEDIR:
+	case OMFS_OP_GETLK:
+	case OMFS_OP_SETLK:
+	case OMFS_OP_FLOCK:
+		return 1;
+	case OMFS_OP_GETATTR:
+	case OMFS_OP_SETATTR:
+		return req->fh != 0;
+	default:
+		return 0;
+	}
+}
+
+void omfs_server_exec(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
+		      struct omfs_resp *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	int rc;
+	if (req->op <= OMFS_OP_NONE || req->op >= OMFS_OP_COUNT_)
+		rc = -ENOSYS;
+	else if (uses_handle(req))
+		rc = exec_handle(srv, session, req, resp);
+	else if (req->op == OMFS_OP_RENAME || req->op == OMFS_OP_LINK)
+		rc = exec_two(srv, req, resp);
+	else
+		rc = exec_path(srv, session, req, resp);
+	if (rc < 0) {
+		omfs_resp_clear(resp);
+		resp->error = rc;
+	}
+	resp->version = OMFS_PROTO_VERSION;
+	resp->id = req->id;
+}
+
+int omfs_server_handle(struct omfs_server *srv, uint64_t session, const uint8_t *buf, size_t len,
+		       uint8_t **ret_buf, size_t *ret_len)
+{
+	struct omfs_req req;
+	struct omfs_resp resp;
+	memset(&req, 0, sizeof(req));
+	int rc = omfs_wire_req_decode(buf, len, &req);
+	if (rc == 0) {
+		omfs_server_exec(srv, session, &req, &resp);
+	} else {
+		memset(&resp, 0, sizeof(resp));
+		resp.version = OMFS_PROTO_VERSION;
+		resp.id = rc == -EPROTO ? req.id : 0;
+		resp.error = rc == -ENOMEM ? -ENOMEM : rc == -EPROTO ? -EPROTO : -EBADMSG;
+	}
+	omfs_req_clear(&req);
+	rc = omfs_wire_resp_encode(&resp, ret_buf, ret_len);
+	omfs_resp_clear(&resp);
+	return rc;
+}

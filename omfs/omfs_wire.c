@@ -1,0 +1,582 @@
+/* omfs_wire.c - the one place where oMFS messages are packed and unpacked.
+ *
+ * The oneof case of omfs.Request is the op: case number = enum omfs_op + 9 (LOOKUP = 10 ...), kept
+ * in step by the static assertions below. Each op uses one of a dozen small sub-messages; the
+ * table op_kind[] says which, so the encoder and decoder are two switches over kinds instead of
+ * thirty over ops. Decoding never trusts lengths: protobuf-c checks the framing, we check counts
+ * (groups), sizes (I/O, xattrs) and the version.
+ */
+#include "omfs/omfs_wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/omfs.pb-c.h"
+
+_Static_assert(OMFS__REQUEST__OP_LOOKUP == OMFS_OP_LOOKUP + 9, "op numbering");
+_Static_assert(OMFS__REQUEST__OP_FLOCK == OMFS_OP_FLOCK + 9, "op numbering");
+_Static_assert(OMFS_OP_FLOCK + 1 == OMFS_OP_COUNT_, "op numbering");
+
+enum kind { K_PATH = 1, K_SETATTR, K_MK, K_SYMLINK, K_TWO, K_OPEN, K_READ, K_WRITE, K_FH,
+	    K_READDIR, K_XATTR, K_ACCESS, K_LOCK };
+
+static const struct {
+	const char *name;
+	enum kind kind;
+} ops[OMFS_OP_COUNT_] = {
+	[OMFS_OP_LOOKUP] = { "lookup", K_PATH },	   [OMFS_OP_GETATTR] = { "getattr", K_PATH },
+	[OMFS_OP_SETATTR] = { "setattr", K_SETATTR },	   [OMFS_OP_READLINK] = { "readlink", K_PATH },
+	[OMFS_OP_MKNOD] = { "mknod", K_MK },		   [OMFS_OP_MKDIR] = { "mkdir", K_MK },
+	[OMFS_OP_UNLINK] = { "unlink", K_PATH },	   [OMFS_OP_RMDIR] = { "rmdir", K_PATH },
+	[OMFS_OP_SYMLINK] = { "symlink", K_SYMLINK },	   [OMFS_OP_RENAME] = { "rename", K_TWO },
+	[OMFS_OP_LINK] = { "link", K_TWO },		   [OMFS_OP_OPEN] = { "open", K_OPEN },
+	[OMFS_OP_READ] = { "read", K_READ },		   [OMFS_OP_WRITE] = { "write", K_WRITE },
+	[OMFS_OP_FLUSH] = { "flush", K_FH },		   [OMFS_OP_RELEASE] = { "release", K_FH },
+	[OMFS_OP_FSYNC] = { "fsync", K_FH },		   [OMFS_OP_OPENDIR] = { "opendir", K_OPEN },
+	[OMFS_OP_READDIR] = { "readdir", K_READDIR },	   [OMFS_OP_RELEASEDIR] = { "releasedir", K_FH },
+	[OMFS_OP_STATFS] = { "statfs", K_PATH },	   [OMFS_OP_SETXATTR] = { "setxattr", K_XATTR },
+	[OMFS_OP_GETXATTR] = { "getxattr", K_XATTR },	   [OMFS_OP_LISTXATTR] = { "listxattr", K_XATTR },
+	[OMFS_OP_REMOVEXATTR] = { "removexattr", K_XATTR }, [OMFS_OP_ACCESS] = { "access", K_ACCESS },
+	[OMFS_OP_CREATE] = { "create", K_OPEN },	   [OMFS_OP_GETLK] = { "getlk", K_LOCK },
+	[OMFS_OP_SETLK] = { "setlk", K_LOCK },		   [OMFS_OP_FLOCK] = { "flock", K_LOCK },
+};
+
+const char *omfs_op_name(enum omfs_op op)
+{
+	if (op <= OMFS_OP_NONE || op >= OMFS_OP_COUNT_)
+		return "?";
+	return ops[op].name;
+}
+
+static ProtobufCBinaryData bin(struct omfs_buf b)
+{
+	return (ProtobufCBinaryData){ .len = b.len, .data = (uint8_t *)b.p };
+}
+
+static struct omfs_buf unbin(ProtobufCBinaryData b)
+{
+	return (struct omfs_buf){ .p = b.data, .len = b.len };
+}
+
+/* All oneof members are pointers sharing one union slot. */
+static void set_op_slot(Omfs__Request *m, void *sub)
+{
+	memcpy(&m->lookup, &sub, sizeof(sub));
+}
+
+static void *get_op_slot(const Omfs__Request *m)
+{
+	void *sub;
+	memcpy(&sub, &m->lookup, sizeof(sub));
+	return sub;
+}
+
+int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *ret_len)
+{
+	if (r->op <= OMFS_OP_NONE || r->op >= OMFS_OP_COUNT_ || r->cred.ngroups > OMFS_MAX_GROUPS)
+		return -EINVAL;
+	Omfs__Request m = OMFS__REQUEST__INIT;
+	Omfs__Cred cred = OMFS__CRED__INIT;
+	union {
+		Omfs__PathReq path;
+		Omfs__SetattrReq setattr;
+		Omfs__MkReq mk;
+		Omfs__SymlinkReq symlink;
+		Omfs__TwoPathReq two;
+		Omfs__OpenReq open;
+		Omfs__ReadReq read;
+		Omfs__WriteReq write;
+		Omfs__FhReq fh;
+		Omfs__ReaddirReq readdir;
+		Omfs__XattrReq xattr;
+		Omfs__AccessReq access;
+		Omfs__LockReq lock;
+	} s;
+	m.version = r->version ? r->version : OMFS_PROTO_VERSION;
+	m.id = r->id;
+	cred.uid = r->cred.uid;
+	cred.gid = r->cred.gid;
+	cred.n_groups = r->cred.ngroups;
+	cred.groups = (uint32_t *)r->cred.groups;
+	m.cred = &cred;
+	m.op_case = (Omfs__Request__OpCase)(r->op + 9);
+	switch (ops[r->op].kind) {
+	case K_PATH:
+		s.path = (Omfs__PathReq)OMFS__PATH_REQ__INIT;
+		s.path.path = bin(r->path);
+		s.path.fh = r->fh;
+		break;
+	case K_SETATTR:
+		s.setattr = (Omfs__SetattrReq)OMFS__SETATTR_REQ__INIT;
+		s.setattr.path = bin(r->path);
+		s.setattr.fh = r->fh;
+		s.setattr.valid = r->valid;
+		s.setattr.mode = r->mode;
+		s.setattr.uid = r->uid;
+		s.setattr.gid = r->gid;
+		s.setattr.size = r->offset;
+		s.setattr.atime_sec = r->atime_sec;
+		s.setattr.atime_nsec = r->atime_nsec;
+		s.setattr.mtime_sec = r->mtime_sec;
+		s.setattr.mtime_nsec = r->mtime_nsec;
+		break;
+	case K_MK:
+		s.mk = (Omfs__MkReq)OMFS__MK_REQ__INIT;
+		s.mk.path = bin(r->path);
+		s.mk.mode = r->mode;
+		s.mk.umask = r->umask;
+		s.mk.rdev = r->rdev;
+		break;
+	case K_SYMLINK:
+		s.symlink = (Omfs__SymlinkReq)OMFS__SYMLINK_REQ__INIT;
+		s.symlink.path = bin(r->path);
+		s.symlink.target = bin(r->path2);
+		break;
+	case K_TWO:
+		s.two = (Omfs__TwoPathReq)OMFS__TWO_PATH_REQ__INIT;
+		s.two.from = bin(r->path);
+		s.two.to = bin(r->path2);
+		s.two.flags = r->flags;
+		break;
+	case K_OPEN:
+		s.open = (Omfs__OpenReq)OMFS__OPEN_REQ__INIT;
+		s.open.path = bin(r->path);
+		s.open.flags = r->flags;
+		s.open.mode = r->mode;
+		s.open.umask = r->umask;
+		break;
+	case K_READ:
+		s.read = (Omfs__ReadReq)OMFS__READ_REQ__INIT;
+		s.read.fh = r->fh;
+		s.read.offset = r->offset;
+		s.read.size = r->size;
+		break;
+	case K_WRITE:
+		if (r->data.len > OMFS_MAX_IO)
+			return -EINVAL;
+		s.write = (Omfs__WriteReq)OMFS__WRITE_REQ__INIT;
+		s.write.fh = r->fh;
+		s.write.offset = r->offset;
+		s.write.data = bin(r->data);
+		break;
+	case K_FH:
+		s.fh = (Omfs__FhReq)OMFS__FH_REQ__INIT;
+		s.fh.fh = r->fh;
+		s.fh.datasync = r->datasync != 0;
+		s.fh.lock_owner = r->lock_owner;
+		break;
+	case K_READDIR:
+		s.readdir = (Omfs__ReaddirReq)OMFS__READDIR_REQ__INIT;
+		s.readdir.fh = r->fh;
+		s.readdir.offset = r->offset;
+		s.readdir.size = r->size;
+		s.readdir.plus = r->plus != 0;
+		break;
+	case K_XATTR:
+		s.xattr = (Omfs__XattrReq)OMFS__XATTR_REQ__INIT;
+		s.xattr.path = bin(r->path);
+		s.xattr.name = bin(r->path2);
+		s.xattr.value = bin(r->data);
+		s.xattr.flags = r->flags;
+		s.xattr.size = r->size;
+		break;
+	case K_ACCESS:
+		s.access = (Omfs__AccessReq)OMFS__ACCESS_REQ__INIT;
+		s.access.path = bin(r->path);
+		s.access.mask = r->mask;
+		break;
+	case K_LOCK:
+		s.lock = (Omfs__LockReq)OMFS__LOCK_REQ__INIT;
+		s.lock.fh = r->fh;
+		s.lock.owner = r->lock_owner;
+		s.lock.type = r->lock_type;
+		s.lock.start = r->offset;
+		s.lock.end = r->end;
+		s.lock.pid = r->lock_pid;
+		s.lock.wait = r->wait != 0;
+		s.lock.flock_op = r->flock_op;
+		break;
+	}
+	set_op_slot(&m, &s);
+	size_t len = omfs__request__get_packed_size(&m);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	omfs__request__pack(&m, buf);
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static void decode_kind(struct omfs_req *r, enum kind kind, const void *sub)
+{
+	switch (kind) {
+	case K_PATH: {
+		const Omfs__PathReq *p = sub;
+		r->path = unbin(p->path);
+		r->fh = p->fh;
+		break;
+	}
+	case K_SETATTR: {
+		const Omfs__SetattrReq *p = sub;
+		r->path = unbin(p->path);
+		r->fh = p->fh;
+		r->valid = p->valid;
+		r->mode = p->mode;
+		r->uid = p->uid;
+		r->gid = p->gid;
+		r->offset = p->size;
+		r->atime_sec = p->atime_sec;
+		r->atime_nsec = p->atime_nsec;
+		r->mtime_sec = p->mtime_sec;
+		r->mtime_nsec = p->mtime_nsec;
+		break;
+	}
+	case K_MK: {
+		const Omfs__MkReq *p = sub;
+		r->path = unbin(p->path);
+		r->mode = p->mode;
+		r->umask = p->umask;
+		r->rdev = p->rdev;
+		break;
+	}
+	case K_SYMLINK: {
+		const Omfs__SymlinkReq *p = sub;
+		r->path = unbin(p->path);
+		r->path2 = unbin(p->target);
+		break;
+	}
+	case K_TWO: {
+		const Omfs__TwoPathReq *p = sub;
+		r->path = unbin(p->from);
+		r->path2 = unbin(p->to);
+		r->flags = p->flags;
+		break;
+	}
+	case K_OPEN: {
+		const Omfs__OpenReq *p = sub;
+		r->path = unbin(p->path);
+		r->flags = p->flags;
+		r->mode = p->mode;
+		r->umask = p->umask;
+		break;
+	}
+	case K_READ: {
+		const Omfs__ReadReq *p = sub;
+		r->fh = p->fh;
+		r->offset = p->offset;
+		r->size = p->size;
+		break;
+	}
+	case K_WRITE: {
+		const Omfs__WriteReq *p = sub;
+		r->fh = p->fh;
+		r->offset = p->offset;
+		r->data = unbin(p->data);
+		break;
+	}
+	case K_FH: {
+		const Omfs__FhReq *p = sub;
+		r->fh = p->fh;
+		r->datasync = p->datasync;
+		r->lock_owner = p->lock_owner;
+		break;
+	}
+	case K_READDIR: {
+		const Omfs__ReaddirReq *p = sub;
+		r->fh = p->fh;
+		r->offset = p->offset;
+		r->size = p->size;
+		r->plus = p->plus;
+		break;
+	}
+	case K_XATTR: {
+		const Omfs__XattrReq *p = sub;
+		r->path = unbin(p->path);
+		r->path2 = unbin(p->name);
+		r->data = unbin(p->value);
+		r->flags = p->flags;
+		r->size = p->size;
+		break;
+	}
+	case K_ACCESS: {
+		const Omfs__AccessReq *p = sub;
+		r->path = unbin(p->path);
+		r->mask = p->mask;
+		break;
+	}
+	case K_LOCK: {
+		const Omfs__LockReq *p = sub;
+		r->fh = p->fh;
+		r->lock_owner = p->owner;
+		r->lock_type = p->type;
+		r->offset = p->start;
+		r->end = p->end;
+		r->lock_pid = p->pid;
+		r->wait = p->wait;
+		r->flock_op = p->flock_op;
+		break;
+	}
+	}
+}
+
+int omfs_wire_req_decode(const uint8_t *buf, size_t len, struct omfs_req *ret_req)
+{
+	if (len > OMFS_MAX_MSG)
+		return -EBADMSG;
+	Omfs__Request *m = omfs__request__unpack(NULL, len, buf);
+	if (!m)
+		return -EBADMSG;
+	struct omfs_req r;
+	memset(&r, 0, sizeof(r));
+	r.version = m->version;
+	r.id = m->id;
+	int op = (int)m->op_case - 9;
+	const void *sub = get_op_slot(m);
+	if (op <= OMFS_OP_NONE || op >= OMFS_OP_COUNT_ || !sub) {
+		omfs__request__free_unpacked(m, NULL);
+		return -EBADMSG;
+	}
+	if (m->cred) {
+		if (m->cred->n_groups > OMFS_MAX_GROUPS) {
+			omfs__request__free_unpacked(m, NULL);
+			return -EBADMSG;
+		}
+		r.cred.uid = m->cred->uid;
+		r.cred.gid = m->cred->gid;
+		r.cred.ngroups = (uint32_t)m->cred->n_groups;
+		for (size_t i = 0; i < m->cred->n_groups; i++)
+			r.cred.groups[i] = m->cred->groups[i];
+	} else {
+		/* no credentials: the nobody user, never root */
+		r.cred.uid = r.cred.gid = 65534;
+	}
+	r.op = (enum omfs_op)op;
+	decode_kind(&r, ops[op].kind, sub);
+	r.priv_ = m;
+	*ret_req = r;
+	if (r.version != OMFS_PROTO_VERSION)
+		return -EPROTO; /* *ret_req is set (for the id); the caller still clears it */
+	return 0;
+}
+
+void omfs_req_clear(struct omfs_req *req)
+{
+	if (req->priv_)
+		omfs__request__free_unpacked(req->priv_, NULL);
+	req->priv_ = NULL;
+}
+
+static void attr_to_msg(const struct omfs_attr *a, Omfs__Attr *m)
+{
+	*m = (Omfs__Attr)OMFS__ATTR__INIT;
+	m->ino = a->ino;
+	m->dev = a->dev;
+	m->mode = a->mode;
+	m->nlink = a->nlink;
+	m->uid = a->uid;
+	m->gid = a->gid;
+	m->rdev = a->rdev;
+	m->size = a->size;
+	m->blocks = a->blocks;
+	m->blksize = a->blksize;
+	m->atime_sec = a->atime_sec;
+	m->atime_nsec = a->atime_nsec;
+	m->mtime_sec = a->mtime_sec;
+	m->mtime_nsec = a->mtime_nsec;
+	m->ctime_sec = a->ctime_sec;
+	m->ctime_nsec = a->ctime_nsec;
+}
+
+static void attr_from_msg(const Omfs__Attr *m, struct omfs_attr *a)
+{
+	a->ino = m->ino;
+	a->dev = m->dev;
+	a->mode = m->mode;
+	a->nlink = m->nlink;
+	a->uid = m->uid;
+	a->gid = m->gid;
+	a->rdev = m->rdev;
+	a->size = m->size;
+	a->blocks = m->blocks;
+	a->blksize = m->blksize;
+	a->atime_sec = m->atime_sec;
+	a->atime_nsec = m->atime_nsec;
+	a->mtime_sec = m->mtime_sec;
+	a->mtime_nsec = m->mtime_nsec;
+	a->ctime_sec = m->ctime_sec;
+	a->ctime_nsec = m->ctime_nsec;
+}
+
+int omfs_wire_resp_encode(const struct omfs_resp *r, uint8_t **ret_buf, size_t *ret_len)
+{
+	Omfs__Response m = OMFS__RESPONSE__INIT;
+	Omfs__Attr attr;
+	Omfs__Statfs st = OMFS__STATFS__INIT;
+	Omfs__Lock lk = OMFS__LOCK__INIT;
+	Omfs__Entry *ents = NULL, **entp = NULL;
+	Omfs__Attr *eattrs = NULL;
+	int rc = -ENOMEM;
+
+	m.version = r->version ? r->version : OMFS_PROTO_VERSION;
+	m.id = r->id;
+	m.error = r->error;
+	if (r->has_attr) {
+		attr_to_msg(&r->attr, &attr);
+		m.attr = &attr;
+	}
+	m.fh = r->fh;
+	m.data = (ProtobufCBinaryData){ .len = r->data_len, .data = r->data };
+	m.size = r->size;
+	m.eof = r->eof != 0;
+	m.open_flags = r->open_flags;
+	if (r->has_statfs) {
+		st.bsize = r->statfs.bsize;
+		st.frsize = r->statfs.frsize;
+		st.blocks = r->statfs.blocks;
+		st.bfree = r->statfs.bfree;
+		st.bavail = r->statfs.bavail;
+		st.files = r->statfs.files;
+		st.ffree = r->statfs.ffree;
+		st.favail = r->statfs.favail;
+		st.namemax = r->statfs.namemax;
+		st.flag = r->statfs.flag;
+		m.statfs = &st;
+	}
+	if (r->has_lock) {
+		lk.type = r->lock_type;
+		lk.start = r->lock_start;
+		lk.end = r->lock_end;
+		lk.pid = r->lock_pid;
+		m.lock = &lk;
+	}
+	if (r->nentries) {
+		ents = calloc(r->nentries, sizeof(*ents));
+		entp = calloc(r->nentries, sizeof(*entp));
+		eattrs = calloc(r->nentries, sizeof(*eattrs));
+		if (!ents || !entp || !eattrs)
+			goto out;
+		for (size_t i = 0; i < r->nentries; i++) {
+			const struct omfs_dirent *d = &r->entries[i];
+			ents[i] = (Omfs__Entry)OMFS__ENTRY__INIT;
+			ents[i].name = (ProtobufCBinaryData){ .len = strlen(d->name),
+							      .data = (uint8_t *)d->name };
+			ents[i].ino = d->ino;
+			ents[i].type = d->type;
+			ents[i].off = d->off;
+			if (d->has_attr) {
+				attr_to_msg(&d->attr, &eattrs[i]);
+				ents[i].attr = &eattrs[i];
+			}
+			entp[i] = &ents[i];
+		}
+		m.n_entries = r->nentries;
+		m.entries = entp;
+	}
+	size_t len = omfs__response__get_packed_size(&m);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		goto out;
+	omfs__response__pack(&m, buf);
+	*ret_buf = buf;
+	*ret_len = len;
+	rc = 0;
+out:
+	free(ents);
+	free(entp);
+	free(eattrs);
+	return rc;
+}
+
+static int resp_entries_from_msg(const Omfs__Response *m, struct omfs_resp *r)
+{
+	if (!m->n_entries)
+		return 0;
+	r->entries = calloc(m->n_entries, sizeof(*r->entries));
+	if (!r->entries)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const Omfs__Entry *e = m->entries[i];
+		struct omfs_dirent *d = &r->entries[i];
+		if (memchr(e->name.data, 0, e->name.len) || e->name.len == 0 || e->name.len > 255)
+			return -EBADMSG;
+		d->name = strndup((const char *)e->name.data, e->name.len);
+		if (!d->name)
+			return -ENOMEM;
+		r->nentries = i + 1;
+		d->ino = e->ino;
+		d->type = e->type;
+		d->off = e->off;
+		if (e->attr) {
+			d->has_attr = 1;
+			attr_from_msg(e->attr, &d->attr);
+		}
+	}
+	return 0;
+}
+
+int omfs_wire_resp_decode(const uint8_t *buf, size_t len, struct omfs_resp *ret_resp)
+{
+	if (len > OMFS_MAX_MSG)
+		return -EBADMSG;
+	Omfs__Response *m = omfs__response__unpack(NULL, len, buf);
+	if (!m)
+		return -EBADMSG;
+	struct omfs_resp r;
+	memset(&r, 0, sizeof(r));
+	int rc = -EBADMSG;
+	if (m->error > 0 || m->error < -4095)
+		goto fail;
+	r.version = m->version;
+	r.id = m->id;
+	r.error = m->error;
+	if (m->attr) {
+		r.has_attr = 1;
+		attr_from_msg(m->attr, &r.attr);
+	}
+	r.fh = m->fh;
+	r.size = m->size;
+	r.eof = m->eof;
+	r.open_flags = m->open_flags;
+	if (m->data.len) {
+		rc = -ENOMEM;
+		r.data = malloc(m->data.len);
+		if (!r.data)
+			goto fail;
+		memcpy(r.data, m->data.data, m->data.len);
+		r.data_len = m->data.len;
+	}
+	if (m->statfs) {
+		const Omfs__Statfs *s = m->statfs;
+		r.has_statfs = 1;
+		r.statfs = (struct omfs_statfs){ s->bsize, s->frsize, s->blocks, s->bfree, s->bavail,
+						 s->files, s->ffree, s->favail, s->namemax, s->flag };
+	}
+	if (m->lock) {
+		r.has_lock = 1;
+		r.lock_type = m->lock->type;
+		r.lock_start = m->lock->start;
+		r.lock_end = m->lock->end;
+		r.lock_pid = m->lock->pid;
+	}
+	rc = resp_entries_from_msg(m, &r);
+	if (rc < 0)
+		goto fail;
+	omfs__response__free_unpacked(m, NULL);
+	*ret_resp = r;
+	return 0;
+fail:
+	omfs__response__free_unpacked(m, NULL);
+	omfs_resp_clear(&r);
+	return rc;
+}
+
+void omfs_resp_clear(struct omfs_resp *r)
+{
+	free(r->data);
+	for (size_t i = 0; i < r->nentries; i++)
+		free(r->entries[i].name);
+	free(r->entries);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,173 @@
+/* omfs_wire.h - the oMFS request/response as C structs, and their (only) encoder/decoder.
+ *
+ * proto/omfs.proto is the contract on the wire; this header is what the rest of omfs sees. A
+ * request is one flat struct: `op` says which fields mean something (the table in omfs.proto).
+ * Strings and buffers in a decoded request are BORROWED from the decoder's message and live until
+ * omfs_req_clear(); in a request being built they are borrowed from the caller. A response owns
+ * its buffers (malloc) and omfs_resp_clear() frees them.
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define OMFS_PROTO_VERSION 1
+#define OMFS_MAX_GROUPS 64
+#define OMFS_MAX_IO (1u << 20) /* largest read/write payload, 1 MiB */
+#define OMFS_MAX_MSG (OMFS_MAX_IO + 65536)
+#define OMFS_MAX_XATTR 65536
+
+enum omfs_op {
+	OMFS_OP_NONE = 0,
+	OMFS_OP_LOOKUP,
+	OMFS_OP_GETATTR,
+	OMFS_OP_SETATTR,
+	OMFS_OP_READLINK,
+	OMFS_OP_MKNOD,
+	OMFS_OP_MKDIR,
+	OMFS_OP_UNLINK,
+	OMFS_OP_RMDIR,
+	OMFS_OP_SYMLINK,
+	OMFS_OP_RENAME,
+	OMFS_OP_LINK,
+	OMFS_OP_OPEN,
+	OMFS_OP_READ,
+	OMFS_OP_WRITE,
+	OMFS_OP_FLUSH,
+	OMFS_OP_RELEASE,
+	OMFS_OP_FSYNC,
+	OMFS_OP_OPENDIR,
+	OMFS_OP_READDIR,
+	OMFS_OP_RELEASEDIR,
+	OMFS_OP_STATFS,
+	OMFS_OP_SETXATTR,
+	OMFS_OP_GETXATTR,
+	OMFS_OP_LISTXATTR,
+	OMFS_OP_REMOVEXATTR,
+	OMFS_OP_ACCESS,
+	OMFS_OP_CREATE,
+	OMFS_OP_GETLK,
+	OMFS_OP_SETLK,
+	OMFS_OP_FLOCK,
+	OMFS_OP_COUNT_
+};
+
+/* setattr `valid` bits */
+#define OMFS_SET_MODE (1u << 0)
+#define OMFS_SET_UID (1u << 1)
+#define OMFS_SET_GID (1u << 2)
+#define OMFS_SET_SIZE (1u << 3)
+#define OMFS_SET_ATIME (1u << 4)
+#define OMFS_SET_MTIME (1u << 5)
+#define OMFS_SET_ATIME_NOW (1u << 6)
+#define OMFS_SET_MTIME_NOW (1u << 7)
+
+struct omfs_cred {
+	uint32_t uid, gid;
+	uint32_t ngroups;
+	uint32_t groups[OMFS_MAX_GROUPS];
+};
+
+struct omfs_attr {
+	uint64_t ino, dev, rdev;
+	uint32_t mode, nlink, uid, gid, blksize;
+	int64_t size, blocks;
+	int64_t atime_sec, mtime_sec, ctime_sec;
+	uint32_t atime_nsec, mtime_nsec, ctime_nsec;
+};
+
+/* A byte string that is not NUL-terminated on the wire (paths, names, data). */
+struct omfs_buf {
+	const uint8_t *p;
+	size_t len;
+};
+
+struct omfs_req {
+	uint32_t version;
+	uint64_t id;
+	enum omfs_op op;
+	struct omfs_cred cred;
+	struct omfs_buf path;  /* most ops; symlink: the new link's path; link/rename: from */
+	struct omfs_buf path2; /* rename/link: to; symlink: target; xattr: name */
+	struct omfs_buf data;  /* write: data; setxattr: value */
+	uint64_t fh;
+	int64_t offset;	 /* read/write/readdir; lock start */
+	int64_t end;	 /* lock end (inclusive) */
+	uint32_t size;	 /* read/readdir/xattr size */
+	uint32_t flags;	 /* open flags, rename flags, xattr flags */
+	uint32_t mode, umask, valid, mask;
+	uint32_t uid, gid; /* setattr */
+	uint64_t rdev;
+	int64_t atime_sec, mtime_sec;
+	uint32_t atime_nsec, mtime_nsec;
+	uint64_t lock_owner;
+	uint32_t lock_type, lock_pid, flock_op;
+	int plus, datasync, wait;
+	void *priv_; /* decoder's message; freed by omfs_req_clear */
+};
+
+struct omfs_dirent {
+	char *name; /* owned, NUL-terminated */
+	uint64_t ino;
+	uint32_t type;
+	int64_t off;
+	int has_attr;
+	struct omfs_attr attr;
+};
+
+struct omfs_statfs {
+	uint64_t bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax, flag;
+};
+
+/* open_flags hints in responses */
+#define OMFS_OPEN_DIRECT_IO (1u << 0)
+
+struct omfs_resp {
+	uint32_t version;
+	uint64_t id;
+	int32_t error;
+	int has_attr;
+	struct omfs_attr attr;
+	uint64_t fh;
+	uint8_t *data; /* owned */
+	size_t data_len;
+	uint64_t size;
+	struct omfs_dirent *entries; /* owned, with their names */
+	size_t nentries;
+	int eof;
+	int has_statfs;
+	struct omfs_statfs statfs;
+	int has_lock;
+	uint32_t lock_type, lock_pid;
+	int64_t lock_start, lock_end;
+	uint32_t open_flags;
+};
+
+/* Returns a static name for an op ("lookup"), or "?" */
+const char *omfs_op_name(enum omfs_op op);
+
+/* Encodes a request. On success *ret_buf is malloc'ed and the caller owns it.
+ * Returns 0, -EINVAL (op unknown or fields out of range) or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_req_encode(const struct omfs_req *req,
+							     uint8_t **ret_buf, size_t *ret_len);
+
+/* Decodes a request. Strings in *ret_req borrow from a message owned by *ret_req: call
+ * omfs_req_clear() when done. Returns 0, -EBADMSG (malformed, no op, too many groups),
+ * -EPROTO (unsupported version; ret_req->id is still set when this happens) or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_req_decode(const uint8_t *buf, size_t len,
+							     struct omfs_req *ret_req);
+
+/* Frees what a decoded request borrows from; a no-op on a built request. */
+void omfs_req_clear(struct omfs_req *req);
+
+/* Encodes a response (caller owns *ret_buf). Returns 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_resp_encode(const struct omfs_resp *resp,
+							      uint8_t **ret_buf, size_t *ret_len);
+
+/* Decodes a response into *ret_resp (which then owns copies of everything; omfs_resp_clear).
+ * Returns 0, -EBADMSG or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_resp_decode(const uint8_t *buf, size_t len,
+							      struct omfs_resp *ret_resp);
+
+/* Frees what a response owns and zeroes it. */
+void omfs_resp_clear(struct omfs_resp *resp);

@@ -1,0 +1,313 @@
+/* test_omfs_server.c - the oMFS server core must never leave an export, and must say why not.
+ *
+ * Escape attempts (.. chains, relative and absolute symlinks, /proc magic links, a directory
+ * renamed out of the export while a path walk is inside it), the errno of each refusal, and
+ * handles presented by another session.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/test_omfs_fixture.h"
+
+static void test_dotdot_chains(void **state)
+{
+	char buf[64];
+	(void)state;
+	/* lexically above the export: lands outside every export, so nothing is there */
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, P("exp/../outside/marker")), -ENOENT);
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, P("exp/d/../../outside/marker")), -ENOENT);
+	char deep[PATH_MAX];
+	snprintf(deep, sizeof(deep), "%s/exp/d", fx.tmp);
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "/..");
+	strcat(deep, "/etc/passwd");
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, deep), -ENOENT);
+	/* .. inside the export is fine */
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/d/../hello"), buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "hello");
+}
+
+static void test_symlink_escapes(void **state)
+{
+	char buf[64], target[PATH_MAX];
+	(void)state;
+	/* relative symlink climbing out: clamped at the export root */
+	assert_int_equal(symlink("../../../../../../../outside/marker", P("exp/up")), 0);
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/up"), buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(symlink("../..", P("exp/d/up2")), 0);
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/d/up2/outside/marker"), buf, sizeof(buf)),
+			 -ENOENT);
+	/* absolute symlink to the real marker: resolved inside the export instead */
+	assert_int_equal(symlink(P("outside/marker"), P("exp/abs")), 0);
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/abs"), buf, sizeof(buf)), -ENOENT);
+	/* ... which is where a copy placed inside the export is found */
+	snprintf(target, sizeof(target), "mkdir -p '%s/exp%s/outside'", fx.tmp, fx.tmp);
+	assert_int_equal(system(target), 0);
+	snprintf(target, sizeof(target), "exp%s/outside/marker", fx.tmp);
+	fx_write(target, "inside", 0644, 0, 0);
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/abs"), buf, sizeof(buf)), 6);
+	assert_string_equal(buf, "inside");
+	/* creating through a symlinked parent stays inside too */
+	assert_int_equal(symlink("/pub", P("exp/rootlink")), 0);
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("exp/rootlink/newdir")), 0);
+	struct stat st;
+	assert_int_equal(stat(P("exp/pub/newdir"), &st), 0);
+	assert_int_equal(stat("/pub/newdir", &st), -1);
+	/* the symlink itself is reported, not followed, by getattr and readlink */
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_READLINK, &CRED_ROOT, P("exp/abs"));
+	assert_int_equal(run(1, &r, &resp), 0);
+	assert_int_equal(resp.data_len, strlen(P("outside/marker")));
+	omfs_resp_clear(&resp);
+}
+
+static void test_magic_links(void **state)
+{
+	(void)state;
+	struct omfs_export ex = { .path = "/proc", .no_root_squash = 1 };
+	struct omfs_server_config cfg = { .exports = &ex, .nexports = 1 };
+	struct omfs_server *s;
+	assert_int_equal(omfs_server_new(&cfg, &s), 0);
+	struct omfs_req r;
+	struct omfs_resp resp;
+	const char *paths[] = { "/proc/self/root/etc/hostname", "/proc/self/cwd",
+				"/proc/self/exe", "/proc/thread-self/root/etc" };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		req_init(&r, OMFS_OP_OPEN, &CRED_ROOT, paths[i]);
+		omfs_server_exec(s, 1, &r, &resp);
+		assert_int_equal(resp.error, -ELOOP);
+		omfs_resp_clear(&resp);
+	}
+	omfs_server_free(&s);
+	assert_null(s);
+}
+
+struct race {
+	volatile int stop;
+	const char *in, *out;
+	long flips;
+};
+
+static void *race_renamer(void *arg)
+{
+	struct race *ra = arg;
+	while (!ra->stop) {
+		if (rename(ra->in, ra->out) == 0)
+			ra->flips++;
+		if (rename(ra->out, ra->in) == 0)
+			ra->flips++;
+	}
+	return NULL;
+}
+
+/* A walk resolving "mv/sub/../../outside/marker" stays inside; if "sub" is moved to
+ * <tmp>/o1/sub mid-walk, the same ".." steps would reach <tmp>/outside/marker. The kernel's
+ * rename sequence check makes such a walk fail (EAGAIN, retried) instead. */
+static void test_rename_race(void **state)
+{
+	(void)state;
+	fx_mkdir("exp/mv", 0755);
+	fx_mkdir("exp/mv/sub", 0755);
+	fx_mkdir("o1", 0755);
+	/* a long walk inside "sub" widens the window: sub/x/x/.../x then as many ".." + 2 */
+	char deep[PATH_MAX] = "mv/sub", rel[PATH_MAX] = "exp/mv/sub";
+	for (int i = 0; i < 30; i++) {
+		strcat(rel, "/x");
+		fx_mkdir(rel, 0755);
+		strcat(deep, "/x");
+	}
+	for (int i = 0; i < 32; i++)
+		strcat(deep, "/..");
+	strcat(deep, "/outside/marker");
+	assert_int_equal(symlink(deep, P("exp/esc")), 0);
+	struct race ra = { .in = P("exp/mv/sub"), .out = P("o1/sub") };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, race_renamer, &ra), 0);
+	char buf[64];
+	long escapes = 0, tries = 0;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", P("exp/esc"));
+	for (tries = 0; tries < 20000; tries++) {
+		long n = fx_cat(&CRED_ROOT, path, buf, sizeof(buf));
+		if (n > 0 && strcmp(buf, "ESCAPED") == 0)
+			escapes++;
+		else
+			assert_true(n == -ENOENT || n == -EAGAIN || n == -EXDEV);
+	}
+	ra.stop = 1;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	(void)rename(P("o1/sub"), P("exp/mv/sub"));
+	assert_true(ra.flips > 100);
+	assert_int_equal(escapes, 0);
+}
+
+static void test_bad_paths(void **state)
+{
+	(void)state;
+	struct omfs_req r;
+	struct omfs_resp resp;
+	char nul[128];
+	snprintf(nul, sizeof(nul), "%s/exp/hello", fx.tmp);
+	size_t nl = strlen(nul);
+	nul[strlen(fx.tmp) + 4] = '\0'; /* ".../exp\0hello" */
+	req_init(&r, OMFS_OP_GETATTR, &CRED_ROOT, NULL);
+	r.path = (struct omfs_buf){ (const uint8_t *)nul, nl };
+	assert_int_equal(run(1, &r, &resp), -EINVAL);
+	omfs_resp_clear(&resp);
+
+	char *longp = malloc(PATH_MAX + 10);
+	assert_non_null(longp);
+	memset(longp, 'a', PATH_MAX + 9);
+	longp[0] = '/';
+	longp[PATH_MAX + 9] = '\0';
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, longp), -ENAMETOOLONG);
+	char comp[400];
+	snprintf(comp, sizeof(comp), "%s/exp/", fx.tmp);
+	memset(comp + strlen(comp), 'b', 300);
+	comp[sizeof(comp) - 1] = '\0';
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, comp), -ENAMETOOLONG);
+	free(longp);
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, "relative/path"), -EINVAL);
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, ""), -ENOENT);
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, "/nonexistent-export/x"), -ENOENT);
+	/* symlink target with a NUL or too long */
+	req_init(&r, OMFS_OP_SYMLINK, &CRED_ROOT, P("exp/badlink"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)"a\0b", 3 };
+	assert_int_equal(run(1, &r, &resp), -EINVAL);
+	omfs_resp_clear(&resp);
+}
+
+static void test_errno_values(void **state)
+{
+	(void)state;
+	/* unsquashed root, so that permission checks do not mask the errno under test */
+	fx_mkdir("nosq/d", 0755);
+	fx_write("nosq/hello", "hello", 0644, 0, 0);
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("nosq/d")), -EEXIST);
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("nosq/nodir/x")), -ENOENT);
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("nosq/hello/x")), -ENOTDIR);
+	assert_int_equal(op(OMFS_OP_UNLINK, &CRED_ROOT, P("nosq/d")), -EISDIR);
+	assert_int_equal(op(OMFS_OP_RMDIR, &CRED_ROOT, P("nosq/hello")), -ENOTDIR);
+	assert_int_equal(op(OMFS_OP_UNLINK, &CRED_ROOT, P("nosq/none")), -ENOENT);
+	fx_write("nosq/d/x", "", 0644, 0, 0);
+	assert_int_equal(op(OMFS_OP_RMDIR, &CRED_ROOT, P("nosq/d")), -ENOTEMPTY);
+	assert_int_equal(op(OMFS_OP_READLINK, &CRED_ROOT, P("nosq/hello")), -EINVAL);
+	assert_int_equal(op(OMFS_OP_RMDIR, &CRED_ROOT, P("nosq")), -EBUSY);
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("nosq")), -EEXIST);
+	assert_int_equal(fx_open(1, &CRED_ROOT, P("nosq/d"), O_WRONLY), -EISDIR);
+	assert_int_equal(fx_open(1, &CRED_ROOT, P("nosq/hello"), O_RDONLY | O_DIRECTORY), -ENOTDIR);
+	assert_int_equal(fx_open(1, &CRED_ROOT, P("nosq/hello"), O_CREAT | O_EXCL | O_WRONLY),
+			 -EEXIST);
+	assert_int_equal(fx_open(1, &CRED_ROOT, P("nosq/hello"), O_ACCMODE), -EINVAL);
+
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_RENAME, &CRED_ROOT, P("nosq/d"));
+	const char *to = P("nosq/d/inside");
+	r.path2 = (struct omfs_buf){ (const uint8_t *)to, strlen(to) };
+	assert_int_equal(run(1, &r, &resp), -EINVAL);
+	omfs_resp_clear(&resp);
+	to = P("nosq/secret");
+	req_init(&r, OMFS_OP_RENAME, &CRED_ROOT, P("nosq/hello"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)to, strlen(to) };
+	r.flags = RENAME_NOREPLACE;
+	assert_int_equal(run(1, &r, &resp), -EEXIST);
+	omfs_resp_clear(&resp);
+	r.flags = 1u << 30;
+	assert_int_equal(run(1, &r, &resp), -EINVAL);
+	omfs_resp_clear(&resp);
+	to = P("exp/moved");
+	r.path2 = (struct omfs_buf){ (const uint8_t *)to, strlen(to) };
+	r.flags = 0;
+	assert_int_equal(run(1, &r, &resp), -EXDEV);
+	omfs_resp_clear(&resp);
+
+	/* read-only export */
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("ro/x")), -EROFS);
+	assert_int_equal(op(OMFS_OP_UNLINK, &CRED_ROOT, P("ro/f")), -EROFS);
+	assert_int_equal(fx_open(1, &CRED_ROOT, P("ro/f"), O_RDWR), -EROFS);
+	assert_int_equal(fx_open(1, &CRED_ROOT, P("ro/new"), O_CREAT | O_WRONLY), -EROFS);
+	char buf[16];
+	assert_int_equal(fx_cat(&CRED_ROOT, P("ro/f"), buf, sizeof(buf)), 2);
+	req_init(&r, OMFS_OP_ACCESS, &CRED_ROOT, P("ro/f"));
+	r.mask = W_OK;
+	assert_int_equal(run(1, &r, &resp), -EROFS);
+	omfs_resp_clear(&resp);
+
+	/* virtual ancestors of the exports: listable, not writable */
+	req_init(&r, OMFS_OP_GETATTR, &CRED_ROOT, fx.tmp);
+	assert_int_equal(run(1, &r, &resp), 0);
+	assert_true(S_ISDIR(resp.attr.mode));
+	omfs_resp_clear(&resp);
+	assert_int_equal(op(OMFS_OP_MKDIR, &CRED_ROOT, P("newtop")), -EROFS);
+	assert_int_equal(op(OMFS_OP_GETATTR, &CRED_ROOT, P("outside")), -ENOENT);
+}
+
+static void test_sessions(void **state)
+{
+	(void)state;
+	char buf[64];
+	size_t before = omfs_server_handle_count(fx.srv);
+	int64_t fh = fx_open(1, &CRED_ROOT, P("exp/hello"), O_RDONLY);
+	assert_true(fh > 0);
+	assert_int_equal(fx_read(2, (uint64_t)fh, buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_release(2, (uint64_t)fh), -EBADF);
+	assert_int_equal(fx_read(1, (uint64_t)fh, buf, sizeof(buf)), 5);
+	/* forged handles */
+	assert_int_equal(fx_read(1, (uint64_t)fh + 1, buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_read(1, (uint64_t)fh ^ (1ull << 40), buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_read(1, 0, buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_release(1, (uint64_t)fh), 0);
+	assert_int_equal(fx_read(1, (uint64_t)fh, buf, sizeof(buf)), -EBADF);
+	/* a reused slot gets a new id: the old one stays dead */
+	int64_t fh2 = fx_open(1, &CRED_ROOT, P("exp/hello"), O_RDONLY);
+	assert_true(fh2 > 0 && fh2 != fh);
+	assert_int_equal(fx_read(1, (uint64_t)fh, buf, sizeof(buf)), -EBADF);
+	/* closing a session drops its handles only */
+	int64_t fh3 = fx_open(3, &CRED_ROOT, P("exp/hello"), O_RDONLY);
+	assert_true(fh3 > 0);
+	assert_int_equal(omfs_server_handle_count(fx.srv), before + 2);
+	omfs_server_session_close(fx.srv, 1);
+	assert_int_equal(omfs_server_handle_count(fx.srv), before + 1);
+	assert_int_equal(fx_read(1, (uint64_t)fh2, buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_read(3, (uint64_t)fh3, buf, sizeof(buf)), 5);
+	assert_int_equal(fx_release(3, (uint64_t)fh3), 0);
+}
+
+static void test_export_config(void **state)
+{
+	(void)state;
+	struct omfs_server *s = NULL;
+	struct omfs_export bad[] = { { .path = "relative" } };
+	struct omfs_server_config cfg = { .exports = bad, .nexports = 1 };
+	assert_int_equal(omfs_server_new(&cfg, &s), -EINVAL);
+	struct omfs_export missing[] = { { .path = "/nonexistent/omfs/dir" } };
+	cfg.exports = missing;
+	assert_int_equal(omfs_server_new(&cfg, &s), -ENOENT);
+	cfg.nexports = 0;
+	assert_int_equal(omfs_server_new(&cfg, &s), -EINVAL);
+	assert_null(s);
+	omfs_server_free(&s);
+	omfs_server_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_dotdot_chains, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_escapes, fx_setup, fx_teardown),
+		cmocka_unit_test(test_magic_links),
+		cmocka_unit_test_setup_teardown(test_rename_race, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_paths, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_errno_values, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
+		cmocka_unit_test(test_export_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

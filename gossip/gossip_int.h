@@ -73,6 +73,8 @@ struct gw_msg {
 	uint32_t seq;			/* ping, ack, ping-req, nack */
 	uint8_t target[GOSSIP_KEY_LEN]; /* ping, ping-req */
 	char reply_addr[GOSSIP_ADDR_MAX]; /* ping */
+	bool suspect;			  /* ping: you are suspect at incarnation */
+	uint64_t incarnation;
 	uint32_t pp_flags, pp_page_bits, pp_page;
 	size_t n_digest;
 	struct gw_digest *digest;
@@ -213,6 +215,7 @@ struct gossip {
 	uint64_t next_join_ms;
 
 	uint64_t next_reclaim_ms;
+	uint64_t next_stranger_pp_ms; /* rate limit of push/pull with unknown pingers */
 
 	/* gossip_member_at's order by (id, key): rebuilt lazily when members change */
 	struct gsort {
@@ -287,6 +290,8 @@ bool gossip_bq_pending_key(const struct gossip *g, const uint8_t key[GOSSIP_KEY_
 void gossip_pp_tick(struct gossip *g, uint64_t now);
 void gossip_pp_on_msg(struct gossip *g, uint64_t now, const struct gw_msg *m);
 void gossip_pp_send_join(struct gossip *g, uint64_t now);
+/* Start an anti-entropy exchange with a given peer (e.g. one that pinged us unknown). */
+void gossip_pp_start(struct gossip *g, uint64_t now, const char *addr, const uint8_t *key);
 
 static inline uint32_t gossip_t32(const struct gossip *g, uint64_t now)
 {

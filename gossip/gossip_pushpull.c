@@ -113,6 +113,15 @@ void gossip_pp_tick(struct gossip *g, uint64_t now)
 	struct gmember *e = gossip_random_member(g, NULL);
 	if (!e || g->leaving)
 		return;
+	char addr[GOSSIP_ADDR_MAX];
+	uint8_t key[GOSSIP_KEY_LEN];
+	memcpy(addr, e->rec->info.addr, sizeof(addr));
+	memcpy(key, e->rec->key, sizeof(key));
+	gossip_pp_start(g, now, addr, key);
+}
+
+void gossip_pp_start(struct gossip *g, uint64_t now, const char *addr, const uint8_t *key)
+{
 	uint32_t bits = page_bits(g);
 	uint32_t page = bits ? g->pp_page++ & ((1u << bits) - 1) : 0;
 	struct gw_digest *d = calloc(g->n + 1, sizeof(*d));
@@ -121,10 +130,6 @@ void gossip_pp_tick(struct gossip *g, uint64_t now)
 	size_t n = build_digest(g, bits, page, d);
 	if (n > GOSSIP_PP_DIGEST_MAX * 2)
 		n = GOSSIP_PP_DIGEST_MAX * 2; /* a skewed page: the rest waits for another round */
-	char addr[GOSSIP_ADDR_MAX];
-	uint8_t key[GOSSIP_KEY_LEN];
-	memcpy(addr, e->rec->info.addr, sizeof(addr));
-	memcpy(key, e->rec->key, sizeof(key));
 	send_records(g, addr, key, 0, bits, page, d, n, NULL, 0);
 	g->stats.pushpulls++;
 	free(d);

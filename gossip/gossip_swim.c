@@ -184,8 +184,14 @@ static void send_simple(struct gossip *g, enum gw_body body, uint32_t seq,
 	m.body = body;
 	m.seq = seq;
 	memcpy(m.target, to->key, GOSSIP_KEY_LEN);
-	if (body == GW_PING)
+	if (body == GW_PING) {
 		memcpy(m.reply_addr, g->self->info.addr, GOSSIP_ADDR_MAX);
+		struct gmember *e = gossip_find(g, to->key);
+		if (e && e->state == GOSSIP_SUSPECT) {
+			m.suspect = true;
+			m.incarnation = to->incarnation;
+		}
+	}
 	gossip_send_msg(g, to->info.addr, to->key, &m, piggyback);
 }
 
@@ -352,10 +358,25 @@ void gossip_swim_on_ping(struct gossip *g, uint64_t now, const struct gw_msg *m)
 {
 	if (memcmp(m->target, g->self->key, GOSSIP_KEY_LEN) != 0)
 		return; /* meant for a previous owner of our address */
+	if (m->suspect && !g->leaving) {
+		/* refute on the ack itself: a new incarnation if the accusation is current, else
+		 * make sure our current record rides along */
+		if (m->incarnation >= g->self->incarnation) {
+			struct gossip_acc a = { .incarnation = m->incarnation };
+			refute(g, now, &a);
+		} else {
+			gossip_bq_rec(g, g->self, false);
+		}
+	}
 	struct gmember *from = gossip_find(g, m->sender);
 	const char *addr = from ? from->rec->info.addr : m->reply_addr;
 	if (!addr[0])
 		return;
+	if (!from && now >= g->next_stranger_pp_ms) {
+		/* a member we never heard of: pull its record (and whatever else we miss) */
+		g->next_stranger_pp_ms = now + g->t.probe_interval_ms;
+		gossip_pp_start(g, now, addr, m->sender);
+	}
 	struct gw_msg a;
 	memset(&a, 0, sizeof(a));
 	a.body = GW_ACK;

@@ -52,7 +52,7 @@ static void rec_to_pb(const struct gossip_rec *r, Omx__Gossip__NodeRecord *pb,
 	pb->version = r->version;
 	pb->state = r->state;
 	pb->info = info;
-	if (with_sig) {
+	if (with_sig && r->has_sig) {
 		pb->sig.data = (uint8_t *)r->sig;
 		pb->sig.len = GOSSIP_SIG_LEN;
 	}
@@ -68,7 +68,7 @@ static void acc_to_pb(const struct gossip_acc *a, Omx__Gossip__Accusation *pb, b
 	pb->incarnation = a->incarnation;
 	pb->accuser.data = (uint8_t *)a->accuser;
 	pb->accuser.len = GOSSIP_KEY_LEN;
-	if (with_sig) {
+	if (with_sig && a->has_sig) {
 		pb->sig.data = (uint8_t *)a->sig;
 		pb->sig.len = GOSSIP_SIG_LEN;
 	}
@@ -172,6 +172,8 @@ int gossip_wire_encode(const struct gw_msg *m, uint8_t *buf, size_t cap)
 		ping.target.data = (uint8_t *)m->target;
 		ping.target.len = GOSSIP_KEY_LEN;
 		ping.reply_addr = (char *)m->reply_addr;
+		ping.suspect = m->suspect;
+		ping.incarnation = m->incarnation;
 		env.body_case = OMX__GOSSIP__ENVELOPE__BODY_PING;
 		env.ping = &ping;
 		break;
@@ -385,6 +387,8 @@ static int decode_body(struct gw_msg *m, const Omx__Gossip__Envelope *env)
 		m->seq = env->ping->seq;
 		if (!copy_str(m->reply_addr, sizeof(m->reply_addr), env->ping->reply_addr))
 			return -EBADMSG;
+		m->suspect = env->ping->suspect;
+		m->incarnation = env->ping->incarnation;
 		return copy_key(m->target, &env->ping->target) ? 0 : -EBADMSG;
 	case OMX__GOSSIP__ENVELOPE__BODY_ACK:
 		m->body = GW_ACK;

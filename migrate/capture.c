@@ -1,0 +1,190 @@
+/* capture.c - see capture.h. The order matters:
+ *   refuse (cantmove, nothing touched) -> freeze -> re-check threads (one may have been born
+ *   between the check and the stop) -> registers, xsave -> /proc state -> injected queries
+ *   (their scratch page is gone again before the regions are read) -> regions -> stream the
+ *   image -> kill, or put the registers back and let the process go.
+ */
+#include "migrate/capture.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <elf.h>
+#include <unistd.h>
+
+#include "common/cpu.h"
+#include "migrate/cantmove.h"
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int count_threads(pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	int n = -EBADMSG;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static int capture_header(pid_t pid, struct mig_image *img)
+{
+	img->hdr.version = MIG_IMAGE_VERSION;
+	img->hdr.xsave_features = cpu_xsave_features();
+	img->hdr.xsave_size = cpu_xsave_size();
+	int r = cpu_vdso_fingerprint(img->hdr.vdso_fp);
+	if (r < 0)
+		return r;
+	img->hdr.pid = pid;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	img->hdr.created_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(img->hdr.comm, sizeof(img->hdr.comm), f))
+			img->hdr.comm[strcspn(img->hdr.comm, "\n")] = 0;
+		fclose(f);
+	}
+	return 0;
+}
+
+static int capture_xsave(struct mig_tracee *t, struct mig_image *img)
+{
+	uint32_t size = img->hdr.xsave_size;
+	if (size == 0)
+		return -ENOTSUP;
+	img->xsave = calloc(1, size);
+	if (!img->xsave)
+		return -ENOMEM;
+	struct iovec iov = { img->xsave, size };
+	if (ptrace(PTRACE_GETREGSET, t->pid, NT_X86_XSTATE, &iov) < 0)
+		return -errno;
+	if (iov.iov_len != size)
+		return -EIO;
+	img->xsave_len = size;
+	return 0;
+}
+
+static int capture_frozen(struct mig_tracee *t, struct mig_image *img, struct mig_writer *w,
+			  struct mig_capture_stats *st, char *why, size_t whylen)
+{
+	int r = count_threads(t->pid);
+	if (r > 1) {
+		snprintf(why, whylen, "%d threads (only single-threaded processes move)", r);
+		return -EBUSY;
+	}
+	uint64_t t0 = now_us();
+	img->regs = t->saved;
+	r = capture_header(t->pid, img);
+	if (r == 0)
+		r = capture_xsave(t, img);
+	if (r < 0) {
+		snprintf(why, whylen, "registers: %s", strerror(-r));
+		return r;
+	}
+	r = mig_capture_proc(t->pid, img, why, whylen);
+	if (r < 0)
+		return r;
+	r = mig_tracee_find_syscall(t);
+	if (r == 0)
+		r = mig_capture_sig(t, img);
+	if (r < 0) {
+		snprintf(why, whylen, "signal and timer state: %s", strerror(-r));
+		return r;
+	}
+	img->pending |= t->deferred;
+	r = mig_capture_regions(t->pid, img, why, whylen);
+	if (r < 0)
+		return r;
+	r = mig_image_validate(img);
+	if (r < 0) {
+		snprintf(why, whylen, "captured state is inconsistent");
+		return r;
+	}
+	uint64_t t1 = now_us();
+	st->state_us = t1 - t0;
+	r = mig_write_begin(w, img);
+	if (r == 0)
+		r = mig_capture_pages(t, img, w, st);
+	if (r == 0)
+		r = mig_write_end(w);
+	if (r < 0) {
+		snprintf(why, whylen, "writing the image: %s", strerror(-r));
+		return r;
+	}
+	st->pages_us = now_us() - t1;
+	st->page_bytes = w->page_bytes;
+	st->image_bytes = w->total_bytes;
+	return 0;
+}
+
+static int kill_traced(pid_t pid)
+{
+	if (kill(pid, SIGKILL) < 0)
+		return -errno;
+	/* As its tracer we see it die too; the real parent reaps it. */
+	int st;
+	while (waitpid(pid, &st, __WALL) < 0) {
+		if (errno != EINTR)
+			return errno == ECHILD ? 0 : -errno;
+	}
+	return 0;
+}
+
+int mig_capture(pid_t pid, enum mig_after after, struct mig_writer *w,
+		struct mig_capture_stats *ret_stats, char *why, size_t whylen)
+{
+	struct mig_capture_stats st = { 0 };
+	int r = mig_cantmove(pid, why, whylen);
+	if (r < 0) {
+		snprintf(why, whylen, "process %d: %s", pid, strerror(-r));
+		return r;
+	}
+	if (r > 0)
+		return -EBUSY;
+	struct mig_tracee t;
+	uint64_t t0 = now_us();
+	r = mig_tracee_seize(pid, 0, &t);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot stop process %d: %s", pid, strerror(-r));
+		return r;
+	}
+	struct mig_image *img = mig_image_new();
+	r = img ? capture_frozen(&t, img, w, &st, why, whylen) : -ENOMEM;
+	mig_image_free(&img);
+	if (r == 0 && after == MIG_AFTER_KILL) {
+		(void)close(t.memfd);
+		r = kill_traced(pid);
+		if (r < 0)
+			snprintf(why, whylen, "killing %d after the checkpoint: %s", pid,
+				 strerror(-r));
+	} else {
+		int e = mig_tracee_abandon(&t);
+		if (r == 0 && e < 0) {
+			snprintf(why, whylen, "resuming %d: %s", pid, strerror(-e));
+			r = e;
+		}
+	}
+	st.freeze_us = now_us() - t0;
+	if (r == 0 && ret_stats)
+		*ret_stats = st;
+	return r;
+}

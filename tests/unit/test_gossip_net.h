@@ -47,6 +47,7 @@ struct tn {
 	struct tn_pkt *head, *tail;
 	uint64_t sent, dropped;
 	int drop_pct; /* random loss */
+	void (*tap)(struct tn *t, const uint8_t *data, size_t len); /* sees every packet sent */
 	uint64_t rng;
 };
 
@@ -73,6 +74,8 @@ static inline void tn_send(void *ctx, const char *addr, const uint8_t *to_key, c
 	struct tn *t = src->net;
 	int to = tn_by_addr(t, addr);
 	t->sent++;
+	if (t->tap)
+		t->tap(t, data, len);
 	if (to < 0 || src->down || t->node[to].down ||
 	    (t->drop_pct && (int)(tn_rand(t) % 100) < t->drop_pct)) {
 		t->dropped++;

@@ -48,7 +48,7 @@ void gossip_timing_lan(struct gossip_timing *ret)
 		.pushpull_interval_ms = 30000,
 		.info_min_interval_ms = 5000,
 		.info_max_interval_ms = 60000,
-		.dead_reclaim_ms = 60000,
+		.dead_reclaim_ms = 300000,
 		.awareness_max = 8,
 	};
 }
@@ -67,7 +67,7 @@ void gossip_timing_wan(struct gossip_timing *ret)
 		.pushpull_interval_ms = 60000,
 		.info_min_interval_ms = 15000,
 		.info_max_interval_ms = 120000,
-		.dead_reclaim_ms = 300000,
+		.dead_reclaim_ms = 1800000,
 		.awareness_max = 8,
 	};
 }
@@ -292,13 +292,38 @@ void gossip_join(struct gossip *g, uint64_t now_ms, const char *const *addrs, si
 	gossip_pp_send_join(g, now_ms);
 }
 
+/* Send one record or accusation directly to a member, outside the piggyback queue. */
+void gossip_send_direct(struct gossip *g, const struct gmember *to, const struct gossip_rec *rec,
+			const struct gossip_acc *acc)
+{
+	struct gw_update u = { .rec = rec, .acc = acc };
+	struct gw_msg m;
+	memset(&m, 0, sizeof(m));
+	m.body = GW_GOSSIP;
+	m.upd = &u;
+	m.n_upd = 1;
+	char addr[GOSSIP_ADDR_MAX];
+	uint8_t key[GOSSIP_KEY_LEN];
+	memcpy(addr, to->rec->info.addr, sizeof(addr));
+	memcpy(key, to->rec->key, sizeof(key));
+	gossip_send_msg(g, addr, key, &m, false);
+}
+
 static void handle_updates(struct gossip *g, uint64_t now, const struct gw_msg *m)
 {
+	uint64_t inc = g->self->incarnation;
 	for (size_t i = 0; i < m->n_upd; i++) {
 		if (m->upd[i].rec)
 			(void)gossip_on_record(g, now, m->upd[i].rec, true);
 		else if (m->upd[i].acc)
 			(void)gossip_on_accusation(g, now, m->upd[i].acc);
+	}
+	if (g->self->incarnation != inc) {
+		/* we refuted something this sender told us: tell it first, directly (it may hold
+		 * us dead and never gossip to us, e.g. across a healed partition) */
+		const struct gmember *from = gossip_find(g, m->sender);
+		if (from)
+			gossip_send_direct(g, from, g->self, NULL);
 	}
 }
 
@@ -334,6 +359,7 @@ int gossip_handle(struct gossip *g, uint64_t now_ms, const uint8_t *data, size_t
 		return 0;
 	}
 	handle_updates(g, now_ms, &m);
+	gossip_swim_heard_from(g, now_ms, m.sender);
 	switch (m.body) {
 	case GW_PING:
 		gossip_swim_on_ping(g, now_ms, &m);

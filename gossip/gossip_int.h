@@ -216,6 +216,8 @@ struct gossip {
 
 	uint64_t next_reclaim_ms;
 	uint64_t next_stranger_pp_ms; /* rate limit of push/pull with unknown pingers */
+	uint64_t notice_window_ms;    /* death notices sent in the current probe interval */
+	uint32_t notices;
 
 	/* gossip_member_at's order by (id, key): rebuilt lazily when members change */
 	struct gsort {
@@ -237,6 +239,8 @@ uint64_t gossip_key_prefix(const uint8_t key[GOSSIP_KEY_LEN]);
 void gossip_send_msg(struct gossip *g, const char *addr, const uint8_t *to_key, struct gw_msg *m,
 		     bool piggyback);
 void gossip_publish_self(struct gossip *g, uint64_t now, bool membership);
+void gossip_send_direct(struct gossip *g, const struct gmember *to, const struct gossip_rec *rec,
+			const struct gossip_acc *acc);
 void gossip_normalize_info(struct gossip_info *dst, const struct gossip_info *src);
 
 /* gossip_members.c */
@@ -272,6 +276,10 @@ int gossip_on_accusation(struct gossip *g, uint64_t now, const struct gossip_acc
 void gossip_suspicion_drop(struct gossip *g, const uint8_t key[GOSSIP_KEY_LEN]);
 uint64_t gossip_swim_deadline(const struct gossip *g);
 void gossip_awareness(struct gossip *g, int delta);
+/* A packet came from key: if we hold it dead, tell it (it will refute if it is alive). */
+void gossip_swim_heard_from(struct gossip *g, uint64_t now, const uint8_t key[GOSSIP_KEY_LEN]);
+/* Partition healing: poke a random dead member with its death notice. */
+void gossip_swim_reconnect(struct gossip *g, uint64_t now);
 
 /* gossip_broadcast.c */
 void gossip_bq_rec(struct gossip *g, struct gossip_rec *rec, bool load_only);

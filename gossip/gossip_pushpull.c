@@ -110,6 +110,8 @@ void gossip_pp_tick(struct gossip *g, uint64_t now)
 	/* jitter +-10 % so nodes started together do not synchronise */
 	uint64_t iv = g->t.pushpull_interval_ms;
 	g->next_pushpull_ms = now + iv - iv / 10 + gossip_rand(g) % (iv / 5 + 1);
+	if (!g->leaving)
+		gossip_swim_reconnect(g, now);
 	struct gmember *e = gossip_random_member(g, NULL);
 	if (!e || g->leaving)
 		return;

@@ -139,7 +139,9 @@ int gossip_on_accusation(struct gossip *g, uint64_t now, const struct gossip_acc
 	if (memcmp(a->target, g->self->key, GOSSIP_KEY_LEN) == 0) {
 		if (a->incarnation < g->self->incarnation || g->leaving)
 			return 0; /* already refuted */
-		if (!accuser_known(g, a) || verify_acc(g, a) < 0)
+		/* any member may tell us, even one we hold dead (a healing partition) */
+		struct gmember *acc = gossip_find(g, a->accuser);
+		if (!acc || acc->state == GOSSIP_LEFT || verify_acc(g, a) < 0)
 			return -EPERM;
 		refute(g, now, a);
 		return 0;
@@ -427,4 +429,45 @@ void gossip_swim_on_ping_req(struct gossip *g, uint64_t now, const struct gw_msg
 	memcpy(r->requester, m->sender, GOSSIP_KEY_LEN);
 	r->deadline_ms = now + (uint64_t)g->t.probe_timeout_ms * 8 / 10;
 	send_simple(g, GW_PING, r->our_seq, t->rec, false);
+}
+
+#define DEATH_NOTICES_PER_INTERVAL 8
+
+static void death_notice(struct gossip *g, uint64_t now, struct gmember *e)
+{
+	if (now >= g->notice_window_ms) {
+		g->notice_window_ms = now + g->t.probe_interval_ms;
+		g->notices = 0;
+	}
+	if (g->notices >= DEATH_NOTICES_PER_INTERVAL || g->leaving)
+		return;
+	g->notices++;
+	struct gossip_acc a;
+	make_acc(g, GOSSIP_ACC_DEAD, e->rec, &a);
+	gossip_send_direct(g, e, NULL, &a);
+}
+
+void gossip_swim_heard_from(struct gossip *g, uint64_t now, const uint8_t key[GOSSIP_KEY_LEN])
+{
+	struct gmember *e = gossip_find(g, key);
+	if (e && e->state == GOSSIP_DEAD)
+		death_notice(g, now, e);
+}
+
+void gossip_swim_reconnect(struct gossip *g, uint64_t now)
+{
+	size_t dead = 0;
+	for (size_t i = 0; i < g->n; i++)
+		dead += g->m[i].state == GOSSIP_DEAD;
+	if (!dead)
+		return;
+	size_t pick = (size_t)(gossip_rand(g) % dead);
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->m[i].state != GOSSIP_DEAD)
+			continue;
+		if (pick-- == 0) {
+			death_notice(g, now, &g->m[i]);
+			return;
+		}
+	}
 }

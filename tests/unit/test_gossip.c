@@ -63,7 +63,9 @@ static void test_failure_detection(void **state)
 		assert_int_equal(count_state(&t, v, GOSSIP_ALIVE), 7);
 	}
 	/* and it is forgotten after dead_reclaim_ms */
-	tn_run(&t, 70000);
+	struct gossip_timing lan;
+	gossip_timing_lan(&lan);
+	tn_run(&t, lan.dead_reclaim_ms + 10000);
 	assert_int_equal(tn_state(&t, 0, 3), -1);
 	assert_int_equal(gossip_member_count(t.node[0].g), 7);
 	tn_free(&t);
@@ -199,6 +201,25 @@ static void test_restart(void **state)
 	tn_free(&t);
 }
 
+/* A 3+3 partition long enough for both sides to declare the other dead heals by itself. */
+static void test_partition_heals(void **state)
+{
+	struct tn t;
+	tn_init(&t, 6, false);
+	tn_join_all(&t, 0);
+	tn_run(&t, 5000);
+	t.partition = true;
+	tn_run(&t, 60000);
+	assert_int_equal(tn_state(&t, 0, 5), GOSSIP_DEAD);
+	assert_int_equal(tn_state(&t, 5, 0), GOSSIP_DEAD);
+	assert_int_equal(tn_state(&t, 0, 1), GOSSIP_ALIVE);
+	t.partition = false;
+	tn_run(&t, 90000);
+	for (int v = 0; v < t.n; v++)
+		assert_int_equal(count_state(&t, v, GOSSIP_ALIVE), 6);
+	tn_free(&t);
+}
+
 /* Load changes are published rate-limited, static changes at once. */
 static void test_info_rate_limit(void **state)
 {
@@ -272,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_id_conflict),
 		cmocka_unit_test(test_id_conflict_fixed),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_partition_heals),
 		cmocka_unit_test(test_info_rate_limit),
 		cmocka_unit_test(test_real_signatures),
 	};

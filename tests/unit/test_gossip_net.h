@@ -47,6 +47,7 @@ struct tn {
 	struct tn_pkt *head, *tail;
 	uint64_t sent, dropped;
 	int drop_pct; /* random loss */
+	bool partition; /* nodes [0, n/2) and [n/2, n) cannot talk */
 	void (*tap)(struct tn *t, const uint8_t *data, size_t len); /* sees every packet sent */
 	uint64_t rng;
 };
@@ -77,6 +78,7 @@ static inline void tn_send(void *ctx, const char *addr, const uint8_t *to_key, c
 	if (t->tap)
 		t->tap(t, data, len);
 	if (to < 0 || src->down || t->node[to].down ||
+	    (t->partition && (src->idx < t->n / 2) != (to < t->n / 2)) ||
 	    (t->drop_pct && (int)(tn_rand(t) % 100) < t->drop_pct)) {
 		t->dropped++;
 		return;

@@ -74,14 +74,16 @@ int srv_op_open(struct omfs_server *srv, uint64_t session, const struct omfs_req
 	if (fd < 0)
 		return fd;
 	int rc = 0;
-	if (!(flags & O_NONBLOCK)) {
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	/* FIFOs and devices stay non-blocking: a client must not be able to park a server
+	 * thread forever (FUSE clients never open those remotely; the kernel serves them). */
+	if (rc == 0 && !(flags & O_NONBLOCK) && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 			rc = -errno;
 	}
-	struct stat st;
-	if (rc == 0 && fstat(fd, &st) < 0)
-		rc = -errno;
 	if (rc == 0 && req->op == OMFS_OP_OPENDIR && !S_ISDIR(st.st_mode))
 		rc = -ENOTDIR;
 	if (rc == 0) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int read_small(pid_t pid, const char *what, char *buf, size_t len, size_t *ret_n)
@@ -188,6 +189,33 @@ static int capture_fd(pid_t pid, int fd, struct mig_fd *out, char *why, size_t w
 	return fdinfo(pid, fd, &out->pos, &out->flags);
 }
 
+#define KCMP_FILE 0
+
+/* Descriptors sharing one open file description (and so one offset) must share it again after
+ * the restore: kcmp tells which. The first of each group is reopened, the others dup'ed. */
+static int find_dups(pid_t pid, struct mig_image *img)
+{
+	for (size_t i = 0; i < img->n_fds; i++) {
+		struct mig_fd *f = &img->fds[i];
+		if (f->kind != MIG_FD_FILE)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct mig_fd *g = &img->fds[j];
+			if (g->kind != MIG_FD_FILE || g->is_dup)
+				continue;
+			long k = syscall(SYS_kcmp, pid, pid, KCMP_FILE, g->fd, f->fd);
+			if (k < 0)
+				return -errno;
+			if (k == 0) {
+				f->is_dup = true;
+				f->dup_of = g->fd;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 static int capture_fds(pid_t pid, struct mig_image *img, char *why, size_t whylen)
 {
 	char dir[64];
@@ -224,6 +252,8 @@ static int capture_fds(pid_t pid, struct mig_image *img, char *why, size_t whyle
 		img->n_fds++;
 	}
 	closedir(d);
+	if (r == 0)
+		r = find_dups(pid, img);
 	return r;
 }
 

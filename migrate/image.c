@@ -62,9 +62,15 @@ static int validate_fds(const struct mig_image *img)
 			return -EBADMSG;
 		if ((f->kind == MIG_FD_FILE) != (f->path != NULL))
 			return -EBADMSG;
-		for (size_t j = 0; j < i; j++)
+		int dup_found = 0;
+		for (size_t j = 0; j < i; j++) {
 			if (img->fds[j].fd == f->fd)
 				return -EBADMSG;
+			dup_found |= f->is_dup && img->fds[j].fd == f->dup_of &&
+				     img->fds[j].kind == MIG_FD_FILE && !img->fds[j].is_dup;
+		}
+		if (f->is_dup && (!dup_found || f->kind != MIG_FD_FILE))
+			return -EBADMSG;
 	}
 	return 0;
 }

@@ -91,6 +91,8 @@ struct mig_fd {
 	char *path; /* owned; NULL for MIG_FD_INHERIT */
 	uint32_t flags;
 	uint64_t pos;
+	bool is_dup; /* same open file description as fd dup_of (listed before this one) */
+	int dup_of;
 };
 
 #define MIG_NRLIMIT 16

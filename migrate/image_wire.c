@@ -250,6 +250,8 @@ static void fill_misc(struct proc_msg *m, const struct mig_image *img)
 		o->path = str_or_empty(img->fds[i].path);
 		o->flags = img->fds[i].flags;
 		o->pos = img->fds[i].pos;
+		o->is_dup = img->fds[i].is_dup;
+		o->dup_of = img->fds[i].dup_of;
 		m->fd_p[i] = o;
 	}
 	m->p.n_fds = img->n_fds;
@@ -558,6 +560,8 @@ static int decode_misc(const Omx__ImgProcess *p, struct mig_image *img)
 		img->fds[i].path = dup_nonempty(o->path, &err);
 		img->fds[i].flags = o->flags;
 		img->fds[i].pos = o->pos;
+		img->fds[i].is_dup = o->is_dup;
+		img->fds[i].dup_of = o->dup_of;
 	}
 	img->rseq_ptr = p->rseq_ptr;
 	img->rseq_len = p->rseq_len;

@@ -164,12 +164,29 @@ static int set_files(struct mig_tracee *t, uint64_t ctl, const struct mig_image 
 		if (k < 0 && k != -EBADF)
 			return (int)k;
 	}
+	/* and its pipe to the builder */
+	long c = mig_tracee_call(t, SYS_close_range, 3, ~0u, 0, 0, 0, 0);
+	if (c < 0)
+		return (int)c;
 	for (size_t i = 0; i < img->n_fds; i++) {
-		if (img->fds[i].kind != MIG_FD_FILE)
+		const struct mig_fd *f = &img->fds[i];
+		if (f->kind != MIG_FD_FILE || f->is_dup)
 			continue;
-		int r = open_fd(t, ctl, &img->fds[i], why, whylen);
+		int r = open_fd(t, ctl, f, why, whylen);
 		if (r < 0)
 			return r;
+	}
+	for (size_t i = 0; i < img->n_fds; i++) {
+		const struct mig_fd *f = &img->fds[i];
+		if (!f->is_dup)
+			continue;
+		long k = mig_tracee_call(t, SYS_dup3, (uint64_t)f->dup_of, (uint64_t)f->fd,
+					 f->flags & O_CLOEXEC, 0, 0, 0);
+		if (k < 0) {
+			snprintf(why, whylen, "dup of fd %d as %d: %s", f->dup_of, f->fd,
+				 strerror((int)-k));
+			return (int)k;
+		}
 	}
 	uint64_t scratch = ctl + MIG_SCRATCH_OFF;
 	int r = img->cwd ? mig_tracee_write(t, scratch, img->cwd, strlen(img->cwd) + 1) : 0;

@@ -98,14 +98,15 @@ static int check_maps(pid_t pid, struct reasons *r)
 	for (size_t i = 0; i < n; i++) {
 		const char *p = m[i].path;
 		size_t pl = strlen(p);
-		if (pl > 10 && strcmp(p + pl - 10, " (deleted)") == 0) {
-			if (!del++)
-				add(r, "maps a deleted file (%s)", p);
-		} else if (m[i].shared && (p[0] == 0 || strncmp(p, "/SYSV", 5) == 0 ||
-					   strncmp(p, "/memfd:", 7) == 0 || p[0] == '[')) {
+		if (m[i].shared && (p[0] == 0 || strncmp(p, "/SYSV", 5) == 0 ||
+				    strncmp(p, "/dev/zero", 9) == 0 || strncmp(p, "/memfd:", 7) == 0 ||
+				    p[0] == '[')) {
 			if (!shanon++)
 				add(r, "shared anonymous or SysV memory at %#lx",
 				    (unsigned long)m[i].start);
+		} else if (pl > 10 && strcmp(p + pl - 10, " (deleted)") == 0) {
+			if (!del++)
+				add(r, "maps a deleted file (%s)", p);
 		} else if (strncmp(p, "/dev/", 5) == 0) {
 			if (!dev++)
 				add(r, "device mapping %s", p);

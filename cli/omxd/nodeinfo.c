@@ -1,13 +1,14 @@
 /* nodeinfo.c - what this node says about itself (struct gossip_info), sampled about once a
  * second from /proc and the cgroup file system.
  *
- * Load. Without a CPU quota: the run queue (running tasks in /proc/loadavg, minus the sampler
- * itself), smoothed with an exponential moving average (time constant LOAD_TAU_MS). With a
- * quota (cgroup v1 cpu.cfs_quota_us / cfs_period_us or v2 cpu.max, tightest of the daemon's
- * cgroup and its ancestors) the node *is* its cgroup: /proc/loadavg is machine-wide, so the load
- * is the cgroup's smoothed CPU usage (cpuacct.usage or cpu.stat usage_usec) in CPUs. Both are
- * reported x1000. cpu_usage_milli is the same usage, unsmoothed (whole machine from /proc/stat
- * when there is no quota).
+ * Load is the run queue, smoothed with an exponential moving average (time constant
+ * LOAD_TAU_MS), x1000. Without a CPU quota: running tasks from /proc/loadavg, minus the sampler
+ * itself. With a quota (cgroup v1 cpu.cfs_quota_us / cfs_period_us or v2 cpu.max, tightest of
+ * the daemon's cgroup and its ancestors) the node *is* its cgroup and /proc/loadavg (machine-wide)
+ * means nothing: the run queue is the number of runnable threads listed in the cgroup (v1 "tasks",
+ * v2 "cgroup.threads"), and the quota is reported so that load can be judged against it.
+ * cpu_usage_milli is the CPU time used per second over the last sample: the cgroup's
+ * (cpuacct.usage, cpu.stat usage_usec) with a quota, else the machine's (/proc/stat).
  */
 #define LOG_PREFIX "omxd"
 #include "cli/omxd/omxd.h"
@@ -35,6 +36,7 @@ struct omxd_nodeinfo {
 	uint64_t last_usage_ns;	 /* cgroup or machine CPU time */
 	bool have_usage;
 	char cg_usage[CG_PATH_MAX + 128]; /* file giving the cgroup's usage, "" = none */
+	char cg_tasks[CG_PATH_MAX + 128]; /* file listing the cgroup's threads, "" = none */
 	bool cg_v2;
 	uint32_t quota_milli;
 };
@@ -118,12 +120,18 @@ static void find_quota_v1(struct omxd_nodeinfo *ni)
 			*slash = '\0';
 		}
 		ni->quota_milli = (uint32_t)(best * 1000.0 + 0.5);
+		snprintf(ni->cg_tasks, sizeof(ni->cg_tasks), "%s%s/tasks", roots[i], cg);
+		/* usage: cpuacct in the same hierarchy (cpu,cpuacct) or its own, with its own path */
+		char acg[CG_PATH_MAX];
 		snprintf(ni->cg_usage, sizeof(ni->cg_usage), "%s%s/cpuacct.usage", roots[i], cg);
-		if (access(ni->cg_usage, R_OK) != 0)
-			snprintf(ni->cg_usage, sizeof(ni->cg_usage), "/sys/fs/cgroup/cpuacct%s/cpuacct.usage",
-				 cg);
-		if (access(ni->cg_usage, R_OK) != 0)
+		if (access(ni->cg_usage, R_OK) != 0) {
 			ni->cg_usage[0] = '\0';
+			if (self_cgroup("cpuacct", acg, sizeof(acg)) == 0 && strcmp(acg, "/") != 0)
+				snprintf(ni->cg_usage, sizeof(ni->cg_usage),
+					 "/sys/fs/cgroup/cpuacct%s/cpuacct.usage", acg);
+			if (access(ni->cg_usage, R_OK) != 0)
+				ni->cg_usage[0] = '\0';
+		}
 		return;
 	}
 }
@@ -150,6 +158,7 @@ static void find_quota_v2(struct omxd_nodeinfo *ni)
 		ni->quota_milli = (uint32_t)(best * 1000.0 + 0.5);
 		ni->cg_v2 = true;
 		snprintf(ni->cg_usage, sizeof(ni->cg_usage), "/sys/fs/cgroup%s/cpu.stat", cg);
+		snprintf(ni->cg_tasks, sizeof(ni->cg_tasks), "/sys/fs/cgroup%s/cgroup.threads", cg);
 	}
 }
 
@@ -209,6 +218,31 @@ static double runqueue(void)
 	return running > 1 ? (double)(running - 1) : 0; /* minus this sampler */
 }
 
+/* Runnable threads listed in a cgroup's tasks file, minus the sampler; -1 if unreadable. */
+static double cgroup_runqueue(const char *tasks)
+{
+	FILE *f = fopen(tasks, "re");
+	if (!f)
+		return -1;
+	pid_t self = gettid();
+	long tid;
+	int running = 0, seen = 0;
+	while (seen < 100000 && fscanf(f, "%ld", &tid) == 1) {
+		seen++;
+		if (tid == self)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%ld/stat", tid);
+		if (read_small(path, buf, sizeof(buf)) < 0)
+			continue; /* exited meanwhile */
+		const char *paren = strrchr(buf, ')');
+		if (paren && paren[1] == ' ' && paren[2] == 'R')
+			running++;
+	}
+	(void)fclose(f);
+	return running;
+}
+
 static uint32_t online_cpus(void)
 {
 	cpu_set_t set;
@@ -246,8 +280,13 @@ int omxd_nodeinfo_new(const char *name, const char *addr, bool accept_guests,
 		ni->cg_usage[0] = '\0';
 		find_quota_v2(ni);
 	}
-	if (ni->quota_milli == 0)
+	if (ni->quota_milli == 0) {
 		ni->cg_usage[0] = '\0'; /* no quota: machine-wide accounting */
+		ni->cg_tasks[0] = '\0';
+	}
+	if (ni->quota_milli)
+		log_info("CPU quota %.2f CPUs (cgroup): load = the cgroup's run queue, usage from %s",
+			 ni->quota_milli / 1000.0, ni->cg_usage[0] ? ni->cg_usage : "/proc/stat");
 	info->cpu_quota_milli = ni->quota_milli;
 	*ret = ni;
 	return 0;
@@ -276,7 +315,9 @@ void omxd_nodeinfo_sample(struct omxd_nodeinfo *ni, uint64_t now_ms)
 	}
 	if (usage >= 0)
 		info->cpu_usage_milli = (uint32_t)(usage * 1000.0 + 0.5);
-	double x = ni->quota_milli ? (usage >= 0 ? usage : ni->load) : runqueue();
+	double x = ni->cg_tasks[0] ? cgroup_runqueue(ni->cg_tasks) : -1;
+	if (x < 0)
+		x = runqueue();
 	if (!ni->have_load) {
 		ni->load = x;
 		ni->have_load = true;

@@ -1,6 +1,7 @@
-/* join.c - `omx join [--timeout SECONDS] CLUSTER_KEY`. The key is checked here first, so a
+/* join.c - `omx join [--timeout SECONDS] CLUSTER_KEY|-`. The key is checked here first, so a
  * malformed one fails with a precise message before the daemon is involved; the daemon checks
- * it again (it trusts no client) and decides the rest (see cli/omxd/cluster.c). */
+ * it again (it trusts no client) and decides the rest (see cli/omxd/cluster.c). "-" reads the
+ * key from stdin, keeping it out of the process list. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 
 #include "cli/subcommands.h"
 #include "crypto/clusterkey.h"
+
+static int join_with(const char *key, uint32_t timeout_ms);
 
 int join_main(int argc, char **argv)
 {
@@ -26,7 +29,7 @@ int join_main(int argc, char **argv)
 				fprintf(stderr, "omx: join: --timeout wants 1..120 seconds\n");
 				return OMX_EXIT_USAGE;
 			}
-		} else if (!key && argv[i][0] != '-') {
+		} else if (!key && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
 			key = argv[i];
 		} else {
 			fprintf(stderr, "omx: join: unexpected argument '%.40s'\n", argv[i]);
@@ -39,6 +42,26 @@ int join_main(int argc, char **argv)
 		omx_subcommand_help("join", false);
 		return OMX_EXIT_USAGE;
 	}
+	char *line = NULL;
+	if (strcmp(key, "-") == 0) {
+		line = sodium_malloc(CONTROL_KEY_MAX);
+		if (!line || !fgets(line, CONTROL_KEY_MAX, stdin)) {
+			fprintf(stderr, "omx: join: no cluster key on stdin\n");
+			if (line)
+				sodium_free(line);
+			return OMX_EXIT_ERROR;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		key = line;
+	}
+	int rc = join_with(key, (uint32_t)(timeout_s * 1000));
+	if (line)
+		sodium_free(line);
+	return rc;
+}
+
+static int join_with(const char *key, uint32_t timeout_ms)
+{
 	struct omxsec_clusterkey *k = NULL;
 	int r = omxsec_clusterkey_parse(key, &k);
 	if (r < 0) {
@@ -61,7 +84,7 @@ int join_main(int argc, char **argv)
 	memset(req, 0, sizeof(*req));
 	req->op = CONTROL_OP_JOIN;
 	strcpy(req->cluster_key, key);
-	req->timeout_ms = (uint32_t)(timeout_s * 1000);
+	req->timeout_ms = timeout_ms;
 	rc = omx_call(req, req->timeout_ms + 5000, rep);
 	if (rc == OMX_EXIT_OK)
 		printf("%s\n", rep->message);

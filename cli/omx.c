@@ -4,6 +4,7 @@
  *
  * Exit codes: 0 ok, 1 error, 2 usage. Errors go to stderr prefixed "omx: ".
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,12 @@ static const struct subcommand subcommands[] = {
 	{ "keygen", keygen_main, "keygen [--seed ADDR:PORT]...",
 	  "Print a new CLUSTER_KEY (a fresh 32-byte secret plus the given bootstrap endpoints) on\n"
 	  "stdout, and nothing else. Anyone holding it can join the cluster: treat it as a password." },
-	{ "join", join_main, "join [--timeout SECONDS] CLUSTER_KEY",
+	{ "join", join_main, "join [--timeout SECONDS] CLUSTER_KEY|-",
 	  "Make the local omxd join the cluster of CLUSTER_KEY. Succeeds once another member answers\n"
 	  "(or at once on a node that is itself a bootstrap endpoint); fails, changing nothing, on a\n"
 	  "malformed key, a key of another cluster while already joined, or when no bootstrap node\n"
-	  "answers within the timeout (default 10 s): a wrong key and unreachable seeds look alike." },
+	  "answers within the timeout (default 10 s): a wrong key and unreachable seeds look alike.\n"
+	  "'-' reads the key from stdin (keeps it out of the process list)." },
 	{ "leave", leave_main, "leave",
 	  "Leave the cluster gracefully (members see the node as 'left') and forget the stored\n"
 	  "cluster key, so omxd stays idle after a restart." },
@@ -98,6 +100,10 @@ int help_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (sodium_init() < 0) { /* before any sodium_malloc() of key material */
+		fprintf(stderr, "omx: libsodium failed to initialize\n");
+		return OMX_EXIT_ERROR;
+	}
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc) {

@@ -61,6 +61,11 @@ show_nodes() { # show_nodes K: `omx nodes` as seen from node K
 	node_omx "$1" nodes || die "omx nodes failed on n$1"
 }
 
+show_cpu() { # show_cpu K: each node's CPU quota and usage (in CPUs) as node K knows them
+	echo "\$ omx nodes --json | jq ...    # on n$1: quota and usage per node, in CPUs"
+	node_view "$1" | jq -r 'sort_by(.name)[] | "  \(.name): load \(.load)  cpu_quota \(.cpu_quota // "-")  cpu_usage \(.cpu_usage // "-")"'
+}
+
 act_join() {
 	banner "joining the nodes one by one with the same CLUSTER_KEY"
 	local k joined=""
@@ -90,6 +95,7 @@ act_load() {
 		sleep 3
 		show_nodes "$((i % DEMO_NODES + 1))"
 	done
+	show_cpu 1
 	# n3 must now look busier than every other node, from n1's point of view
 	if wait_until 15 n3_busiest; then
 		log "n1 sees n3 as the busiest node: $(node_view 1 | jq -c '[.[] | {(.name): .load}] | add')"
@@ -104,6 +110,7 @@ act_load() {
 		sleep 3
 		show_nodes 1
 	done
+	show_cpu 1
 }
 
 act_leave() {
@@ -113,7 +120,9 @@ act_leave() {
 	local rest
 	rest=$(seq -s ' ' 1 "$((DEMO_NODES - 2))")
 	wait_all_see 10 left "$rest" "n$DEMO_NODES" || die "leave not seen"
-	wait_all_see 20 dead "$rest" "n$((DEMO_NODES - 1))" || die "crash not detected"
+	show_nodes 1
+	# SWIM: suspect after a failed probe round, dead when the suspicion times out
+	wait_all_see 40 dead "$rest" "n$((DEMO_NODES - 1))" || die "crash not detected"
 	show_nodes 1
 }
 

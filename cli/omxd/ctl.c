@@ -22,6 +22,7 @@
 #include "common/log.h"
 
 #define JOIN_TIMEOUT_MAX_MS 120000
+#define CLIENT_SILENCE_MS   5000 /* a client that sends no request in time is dropped */
 
 static int sock_path(const struct omxd *d, struct sockaddr_un *sa)
 {
@@ -96,6 +97,9 @@ void omxd_ctl_close(struct omxd *d)
 int omxd_ctl_pollitems(struct omxd *d, zmq_pollitem_t *items, int max)
 {
 	int n = 0;
+	for (int i = 0; i < OMXD_CTL_CLIENTS_MAX; i++)
+		if (d->ctl_clients[i] >= 0 && d->now_ms - d->ctl_since_ms[i] > CLIENT_SILENCE_MS)
+			client_drop(d, i);
 	if (d->ctl_fd >= 0 && n < max)
 		items[n++] = (zmq_pollitem_t){ .fd = d->ctl_fd, .events = ZMQ_POLLIN };
 	for (int i = 0; i < OMXD_CTL_CLIENTS_MAX && n < max; i++)
@@ -398,6 +402,7 @@ static void accept_one(struct omxd *d)
 	for (int i = 0; i < OMXD_CTL_CLIENTS_MAX; i++)
 		if (d->ctl_clients[i] < 0) {
 			d->ctl_clients[i] = fd;
+			d->ctl_since_ms[i] = d->now_ms;
 			return;
 		}
 	reply_fd(fd, -EBUSY, "too many control clients");

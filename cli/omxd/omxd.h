@@ -76,6 +76,7 @@ struct omxd {
 	/* control socket */
 	int ctl_fd;
 	int ctl_clients[OMXD_CTL_CLIENTS_MAX];
+	uint64_t ctl_since_ms[OMXD_CTL_CLIENTS_MAX]; /* accept time: silent clients are dropped */
 	uint64_t ctl_rejected, ctl_malformed;
 };
 

@@ -1,0 +1,59 @@
+/* omfs_fuse.h - the /mfs FUSE front (libfuse3 low-level API) over the oMFS client library.
+ *
+ *   /mfs/                 one directory per live node id (from hooks.members), plus:
+ *   /mfs/home -> <id>     the calling process's home node (hooks.home_of), resolved per caller
+ *   /mfs/here -> <id>     the node the calling process runs on (hooks.here_of)
+ *   /mfs/<id>/path        `path` on node <id>, through omfs_client to that node's server core
+ *
+ * Kernel caching: entries and attributes for `entry_timeout`/`attr_timeout` seconds, page cache
+ * dropped at every open (close-to-open consistency, as NFS), so mmap works (no direct_io).
+ * Requests run in libfuse's multi-threaded loop; 1 MiB reads and writes.
+ * omfs_fuse_free() unmounts. Not async-signal-safe: call omfs_fuse_exit() from a normal thread
+ * (or let libfuse's own signal handlers, installed by omfs_fuse_run, do it).
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct omfs_client;
+struct omfs_fuse;
+
+struct omfs_fuse_hooks {
+	/* Writes up to `max` live node ids (self included) to ids; returns how many. */
+	size_t (*members)(void *ctx, uint32_t *ids, size_t max);
+	/* The node /mfs/home and /mfs/here mean for process `pid`; NULL hooks mean "self". */
+	uint32_t (*home_of)(void *ctx, pid_t pid);
+	uint32_t (*here_of)(void *ctx, pid_t pid);
+	void *ctx;
+};
+
+struct omfs_fuse_config {
+	const char *mountpoint;
+	uint32_t self; /* this node's id */
+	struct omfs_client *client; /* borrowed; must outlive the mount */
+	struct omfs_fuse_hooks hooks;
+	double entry_timeout, attr_timeout; /* seconds; 0 means the default 1.0 */
+	int allow_other;		    /* let every user see the mount (omxd: yes) */
+	int debug;			    /* libfuse request tracing on stderr */
+	int max_threads;		    /* 0: libfuse's default */
+};
+
+/* Creates the session and mounts it. Caller owns *ret (omfs_fuse_free).
+ * Returns 0, -EINVAL, -ENOMEM, or -EIO when the mount fails (libfuse says why on stderr). */
+__attribute__((warn_unused_result)) int omfs_fuse_new(const struct omfs_fuse_config *cfg,
+						      struct omfs_fuse **ret);
+
+/* Serves requests until unmounted or omfs_fuse_exit(). Installs SIGINT/SIGTERM/SIGHUP handlers
+ * that end the loop if `handle_signals`. Returns 0 or a negative errno. */
+__attribute__((warn_unused_result)) int omfs_fuse_run(struct omfs_fuse *f, int handle_signals);
+
+/* Asks the loop to return (it notices at the next request or signal). */
+void omfs_fuse_exit(struct omfs_fuse *f);
+
+/* Unmounts, frees, sets *f to NULL. NULL-safe. */
+void omfs_fuse_free(struct omfs_fuse **f);
+
+/* Drops the kernel's cached /mfs/<node> entry (the node died or left): its directory
+ * disappears at the next lookup. Returns 0 or a negative errno. */
+int omfs_fuse_node_gone(struct omfs_fuse *f, uint32_t node);

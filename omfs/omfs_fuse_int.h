@@ -1,0 +1,113 @@
+/* omfs_fuse_int.h - the FUSE front's node table (omfs_fuse_inode.c), shared with omfs_fuse*.c.
+ *
+ * The server speaks paths; the kernel speaks node ids. Each kernel-visible node is a struct
+ * fnode (its address is the FUSE node id, except the root, id 1) named by (parent, name), like
+ * libfuse's high-level layer: a path is rebuilt by walking parents up to the /mfs/<id> node.
+ * Lookup counts follow the FUSE contract (every entry reply +1, forget -n); a node is freed when
+ * the kernel has forgotten it and no child still names it as parent. Unlink/rename detach or
+ * move names, so later path operations on a detached node fail (ENOENT) while its open handles
+ * keep working. One mutex guards the table.
+ */
+#pragma once
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+
+enum fkind { FK_ROOT, FK_HOME, FK_HERE, FK_NODE, FK_FILE };
+
+struct fnode {
+	struct fnode *parent; /* NULL for the root */
+	char *name;	      /* NULL for the root */
+	uint32_t node;	      /* cluster node (FK_NODE, FK_FILE) */
+	enum fkind kind;
+	uint64_t nlookup;
+	uint32_t nchildren;
+	int hashed;
+	struct fnode *hnext;
+};
+
+struct ftable {
+	pthread_mutex_t lock;
+	struct fnode root;
+	struct fnode **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
+int ft_init(struct ftable *t);
+void ft_destroy(struct ftable *t);
+struct fnode *ft_node(struct ftable *t, fuse_ino_t ino);
+fuse_ino_t ft_ino(struct ftable *t, struct fnode *n);
+/* Finds or creates (parent, name) and takes one lookup reference; NULL when out of memory. */
+struct fnode *ft_ref_child(struct ftable *t, struct fnode *parent, const char *name,
+			   enum fkind kind, uint32_t node);
+void ft_forget(struct ftable *t, struct fnode *n, uint64_t count);
+/* The server path of n (or of its child `name` when name != NULL) into buf.
+ * Returns 0, -ENOENT (detached), -ENAMETOOLONG, or -EINVAL (not a file-system node). */
+int ft_path(struct ftable *t, struct fnode *n, const char *name, char *buf, size_t size);
+/* After a successful unlink/rmdir: forget the name (an open file stays usable by handle). */
+void ft_detach(struct ftable *t, struct fnode *parent, const char *name);
+/* After a successful rename; exchange swaps the two names. */
+void ft_rename(struct ftable *t, struct fnode *p1, const char *n1, struct fnode *p2,
+	       const char *n2, int exchange);
+
+#include "omfs/omfs_client.h"
+#include "omfs/omfs_fuse.h"
+
+struct omfs_fuse {
+	struct fuse_session *se;
+	struct omfs_client *client;
+	uint32_t self;
+	struct omfs_fuse_hooks hooks;
+	double entry_timeout, attr_timeout;
+	int max_threads;
+	int mounted;
+	struct ftable ft;
+};
+
+/* One open file or directory on a node (fuse_file_info.fh points to it). */
+struct fopen {
+	uint64_t sfh; /* the server's handle */
+	uint32_t node;
+	int locked; /* POSIX locks were taken: flush must tell the server */
+};
+
+/* omfs_fuse.c */
+void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups);
+int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_resp *resp);
+void fz_stat(uint32_t node, const struct omfs_attr *a, struct stat *st);
+void fz_req_init(struct omfs_req *r, enum omfs_op op, fuse_req_t req, int with_groups);
+/* Path of node n (child `name` if not NULL) and its cluster node; replies the error itself
+ * and returns < 0 on failure. */
+int fz_path(fuse_req_t req, struct fnode *n, const char *name, char *buf, uint32_t *ret_node);
+
+/* omfs_fuse_io.c: the operations on open files, directories, xattrs, locks */
+void fz_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fz_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fz_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void fz_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fz_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fz_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void fz_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fz_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fz_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void fz_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fz_statfs(fuse_req_t req, fuse_ino_t ino);
+void fz_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		 size_t size, int flags);
+void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fz_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fz_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void fz_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock);
+void fz_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+	      int sleep);
+void fz_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op);
+void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi);
+/* Replies an entry for (parent, name) with attributes a, taking the lookup reference. */
+void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint32_t node,
+		    const struct omfs_attr *a);

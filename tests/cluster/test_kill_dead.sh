@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# kill -9 of one node (no leave message) is seen as "dead" by every other node within 30 s
+# (SWIM + Lifeguard: ~1.5 s to suspect, then the suspicion timeout, 3-19 s at n=6 depending on
+# how many members confirm the suspicion, longer when Lifeguard sees a slow, overloaded host).
+source "$(dirname "$0")/lib.sh"
+cluster_init
+
+cluster_up 6 30
+others="1 2 3 4 5"
+t0=$(now_ms)
+node_kill 6 KILL
+wait_all_see 30 dead "$others" "n6" || die "kill -9 of n6 not seen as dead by all within 30 s"
+log "n6 dead everywhere after $(($(now_ms) - t0)) ms"
+# nobody else was declared dead meanwhile
+for k in $others; do
+	sees_exactly_alive "$k" $(names $others) || { print_views "$others"; die "node $k: alive set wrong after kill"; }
+done
+cluster_pass "kill -9 seen as dead by all others"

@@ -74,3 +74,23 @@ expect_rc() {
 	wait "$2" || rc=$?
 	[ "$rc" = "$1" ] || fail "process $2 exited with $rc, expected $1"
 }
+
+# real_program DELAY IN CMD...: a program nobody here wrote, run once uninterrupted
+# (CMD < IN > ref.out), then again with the same streams (mig.out), checkpointed after DELAY
+# seconds, killed and restored; its output must be byte-identical and its exit status 0.
+real_program() {
+	local delay=$1 in=$2 rc=0 p
+	shift 2
+	"$@" < "$in" > "$T/ref.out" || fail "reference run of $1"
+	"$WL/wl_exec" "$@" < "$in" > "$T/mig.out" &
+	p=$!
+	PIDS+=("$p")
+	sleep "$delay"
+	kill -0 "$p" 2>/dev/null || fail "$1 finished before the checkpoint"
+	checkpoint_kill "$p" "$T/real.img"
+	expect_rc 137 "$p"
+	"$OMX" restore "$T/real.img" < /dev/null > /dev/null || rc=$?
+	[ "$rc" = 0 ] || fail "restored $1 exited with $rc"
+	cmp "$T/ref.out" "$T/mig.out" || fail "output of $1 differs from the uninterrupted run"
+	echo "$1: $(stat -c %s "$T/mig.out") bytes identical"
+}

@@ -245,6 +245,33 @@ grep -q 'Directory not empty' <<<"$out" || fail "rmdir non-empty: $out"
 out=$(ls "$M/e/f/x" 2>&1 || true)
 grep -q 'Not a directory' <<<"$out" || fail "lookup under a file: $out"
 
+step "omx ls/cat/cp/stat/rm/mkdir without FUSE (cli/mfs_cmds.c over the loopback transport)"
+CMD=$BUILD/tests/omfs/omfs_cmd
+[ -x "$CMD" ] || fail "$CMD not built"
+omx() { "$CMD" --no-root-squash --export "$W/exp" "$@"; }
+X=/mfs/1$W/exp
+[ "$(omx ls "$X/cpa/dir")" = "$(ls "$S/dir")" ] || fail "omx ls differs from ls"
+[ "$(omx ls -l "$X/cpa/dir")" = "$(ls -l "$W/exp/cpa/dir")" ] || fail "omx ls -l differs from ls -l"
+[ "$(omx ls -a "$X/cpa")" = "$(ls -a "$W/exp/cpa")" ] || fail "omx ls -a differs from ls -a"
+omx cat "$X/cpa/big" | cmp - "$S/big" || fail "omx cat"
+omx cp "$S/big" "$X/big2" && cmp "$S/big" "$W/exp/big2" || fail "omx cp to /mfs"
+omx cp "$X/big2" "$W/local/big3" && cmp "$S/big" "$W/local/big3" || fail "omx cp from /mfs"
+[ "$(stat -c %a "$W/exp/big2")" = "$(stat -c %a "$S/big")" ] || fail "omx cp mode"
+out=$(TZ=UTC omx stat "$X/cpa/dir/f4")
+[ "$out" = "$(TZ=UTC stat "$W/exp/cpa/dir/f4" | sed 's|^  File: .*|  File: '"$X/cpa/dir/f4"'|; s|^ Birth: .*| Birth: -|')" ] ||
+	fail "omx stat differs from stat: $out"
+omx mkdir -p "$X/m/n/o" && [ -d "$W/exp/m/n/o" ] || fail "omx mkdir -p"
+omx mkdir "$X/m" 2>/dev/null && fail "omx mkdir of an existing dir succeeded"
+omx rm "$X/big2" && [ ! -e "$W/exp/big2" ] || fail "omx rm"
+set +e
+omx ls "$X/none" 2>/dev/null; [ $? = 2 ] || fail "omx ls exit code for a missing operand"
+omx cat "$X/none" 2>/dev/null; [ $? = 1 ] || fail "omx cat exit code"
+omx rm "$X/m" 2>/dev/null; [ $? = 1 ] || fail "omx rm of a directory"
+omx rm -f "$X/none"; [ $? = 0 ] || fail "omx rm -f of nothing"
+set -e
+out=$(omx ls /mfs/7/x 2>&1 || true)
+grep -q 'No route to host' <<<"$out" || fail "omx ls on an unreachable node: $out"
+
 step "unmount"
 fusermount3 -u "$W/mnt"
 wait "$PID" || fail "omfs_loopmount exit status"

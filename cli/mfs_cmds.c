@@ -1,0 +1,595 @@
+/* mfs_cmds.c - omx ls/cat/cp/stat/rm/mkdir over the oMFS client library (see mfs_cmds.h).
+ *
+ * Small on purpose: each command is the coreutils behaviour people script against (one name
+ * per line for ls, `-l` long form, "cannot access" messages and exit codes), not every option.
+ */
+#include "cli/mfs_cmds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK OMFS_MAX_IO
+
+int mfs_parse_path(const struct mfs_env *env, const char *arg, uint32_t *ret_node,
+		   char *ret_path, size_t size)
+{
+	if (strncmp(arg, "/mfs/", 5) != 0)
+		return -EINVAL;
+	const char *p = arg + 5;
+	size_t n = strcspn(p, "/");
+	uint32_t node;
+	if ((n == 4 && strncmp(p, "here", 4) == 0) || (n == 4 && strncmp(p, "home", 4) == 0)) {
+		node = env->self;
+	} else {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+		if (n == 0 || end != p + n || v == 0 || v > UINT32_MAX)
+			return -EINVAL;
+		node = (uint32_t)v;
+	}
+	const char *rest = p[n] ? p + n : "/";
+	if (strlen(rest) >= size)
+		return -ENAMETOOLONG;
+	strcpy(ret_path, rest);
+	*ret_node = node;
+	return 0;
+}
+
+static void mode_string(uint32_t mode, char out[11])
+{
+	const char *t = "?";
+	switch (mode & S_IFMT) {
+	case S_IFREG: t = "-"; break;
+	case S_IFDIR: t = "d"; break;
+	case S_IFLNK: t = "l"; break;
+	case S_IFCHR: t = "c"; break;
+	case S_IFBLK: t = "b"; break;
+	case S_IFIFO: t = "p"; break;
+	case S_IFSOCK: t = "s"; break;
+	}
+	out[0] = t[0];
+	const char *rwx = "rwxrwxrwx";
+	for (int i = 0; i < 9; i++)
+		out[1 + i] = (mode & (0400u >> i)) ? rwx[i] : '-';
+	if (mode & S_ISUID)
+		out[3] = (mode & S_IXUSR) ? 's' : 'S';
+	if (mode & S_ISGID)
+		out[6] = (mode & S_IXGRP) ? 's' : 'S';
+	if (mode & S_ISVTX)
+		out[9] = (mode & S_IXOTH) ? 't' : 'T';
+	out[10] = '\0';
+}
+
+static const char *user_name(uint32_t uid, char *buf, size_t n)
+{
+	struct passwd *pw = getpwuid(uid);
+	if (pw)
+		return pw->pw_name;
+	snprintf(buf, n, "%u", uid);
+	return buf;
+}
+
+static const char *group_name(uint32_t gid, char *buf, size_t n)
+{
+	struct group *gr = getgrgid(gid);
+	if (gr)
+		return gr->gr_name;
+	snprintf(buf, n, "%u", gid);
+	return buf;
+}
+
+struct widths {
+	int nlink, user, group, size;
+};
+
+static void print_long(const struct mfs_env *env, uint32_t node, const char *path,
+		       const char *name, const struct omfs_attr *a, const struct widths *w)
+{
+	char mode[11], ub[16], gb[16], when[32];
+	mode_string(a->mode, mode);
+	time_t t = (time_t)a->mtime_sec;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	time_t now = time(NULL);
+	int recent = t <= now && now - t < 182 * 24 * 3600;
+	strftime(when, sizeof(when), recent ? "%b %e %H:%M" : "%b %e  %Y", &tm);
+	fprintf(env->out, "%s %*u %-*s %-*s %*lld %s %s", mode, w ? w->nlink : 0, a->nlink,
+		w ? w->user : 0, user_name(a->uid, ub, sizeof(ub)), w ? w->group : 0,
+		group_name(a->gid, gb, sizeof(gb)), w ? w->size : 0, (long long)a->size, when,
+		name);
+	if (S_ISLNK(a->mode)) {
+		char target[PATH_MAX];
+		if (omfs_client_readlink(env->client, node, &env->cred, path, target,
+					 sizeof(target)) >= 0)
+			fprintf(env->out, " -> %s", target);
+	}
+	fputc('\n', env->out);
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* ls -l of sorted entries: "total", then aligned columns as coreutils does */
+static void print_long_list(const struct mfs_env *env, uint32_t node, const char *path,
+			    struct omfs_dirent *ents, size_t n)
+{
+	struct widths w = { 0 };
+	long long blocks = 0;
+	char child[PATH_MAX], b[32], ub[16], gb[16];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
+			 ents[i].name);
+		if (!ents[i].has_attr &&
+		    omfs_client_stat(env->client, node, &env->cred, child, &ents[i].attr) == 0)
+			ents[i].has_attr = 1;
+		if (!ents[i].has_attr)
+			continue;
+		const struct omfs_attr *a = &ents[i].attr;
+		blocks += a->blocks;
+		w.nlink = max_int(w.nlink, snprintf(b, sizeof(b), "%u", a->nlink));
+		w.size = max_int(w.size, snprintf(b, sizeof(b), "%lld", (long long)a->size));
+		w.user = max_int(w.user, (int)strlen(user_name(a->uid, ub, sizeof(ub))));
+		w.group = max_int(w.group, (int)strlen(group_name(a->gid, gb, sizeof(gb))));
+	}
+	fprintf(env->out, "total %lld\n", (blocks + 1) / 2);
+	for (size_t i = 0; i < n; i++) {
+		if (!ents[i].has_attr)
+			continue;
+		snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
+			 ents[i].name);
+		print_long(env, node, child, ents[i].name, &ents[i].attr, &w);
+	}
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(((const struct omfs_dirent *)a)->name, ((const struct omfs_dirent *)b)->name);
+}
+
+/* Lists one directory; returns 0 or -errno. */
+static int ls_dir(const struct mfs_env *env, uint32_t node, const char *path, int lng, int all)
+{
+	uint64_t fh;
+	int rc = omfs_client_opendir(env->client, node, &env->cred, path, &fh);
+	if (rc < 0)
+		return rc;
+	struct omfs_dirent *ents = NULL;
+	size_t n = 0, cap = 0;
+	int64_t off = 0;
+	for (int eof = 0; !eof && rc == 0;) {
+		struct omfs_resp resp;
+		rc = omfs_client_readdir(env->client, node, &env->cred, fh, off, lng, &resp);
+		if (rc < 0)
+			break;
+		eof = resp.eof || resp.nentries == 0;
+		for (size_t i = 0; i < resp.nentries; i++) {
+			struct omfs_dirent *d = &resp.entries[i];
+			off = d->off;
+			if (d->name[0] == '.' && !all)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				struct omfs_dirent *ne = realloc(ents, cap * sizeof(*ents));
+				if (!ne) {
+					rc = -ENOMEM;
+					break;
+				}
+				ents = ne;
+			}
+			ents[n] = *d;
+			d->name = NULL; /* moved */
+			n++;
+		}
+		omfs_resp_clear(&resp);
+	}
+	(void)omfs_client_release(env->client, node, &env->cred, fh, 1);
+	if (rc == 0) {
+		qsort(ents, n, sizeof(*ents), cmp_names);
+		if (lng)
+			print_long_list(env, node, path, ents, n);
+		else
+			for (size_t i = 0; i < n; i++)
+				fprintf(env->out, "%s\n", ents[i].name);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+	return rc;
+}
+
+int mfs_ls_main(const struct mfs_env *env, int argc, char **argv)
+{
+	int lng = 0, all = 0, dironly = 0, c;
+	optind = 0;
+	while ((c = getopt(argc, argv, "lad1")) != -1) {
+		if (c == 'l')
+			lng = 1;
+		else if (c == 'a')
+			all = 1;
+		else if (c == 'd')
+			dironly = 1;
+		else if (c != '1')
+			return 2;
+	}
+	int status = 0, nargs = argc - optind;
+	if (nargs == 0) {
+		fprintf(env->err, "omx ls: missing operand (an /mfs/<node>/path)\n");
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		char path[PATH_MAX];
+		uint32_t node;
+		struct omfs_attr a;
+		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
+		if (rc == 0)
+			rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		if (rc < 0) {
+			fprintf(env->err, "omx ls: cannot access '%s': %s\n", argv[i],
+				strerror(-rc));
+			status = 2;
+			continue;
+		}
+		if (!S_ISDIR(a.mode) || dironly) {
+			if (lng)
+				print_long(env, node, path, argv[i], &a, NULL);
+			else
+				fprintf(env->out, "%s\n", argv[i]);
+			continue;
+		}
+		if (nargs > 1)
+			fprintf(env->out, "%s%s:\n", i > optind ? "\n" : "", argv[i]);
+		rc = ls_dir(env, node, path, lng, all);
+		if (rc < 0) {
+			fprintf(env->err, "omx ls: cannot open directory '%s': %s\n", argv[i],
+				strerror(-rc));
+			status = 2;
+		}
+	}
+	return status;
+}
+
+/* A file on /mfs or a local one, behind the same three calls. */
+struct xfile {
+	const struct mfs_env *env;
+	int local_fd;
+	uint32_t node;
+	uint64_t fh;
+	int64_t off;
+};
+
+static int x_open(const struct mfs_env *env, const char *arg, int flags, uint32_t mode,
+		  struct xfile *ret)
+{
+	char path[PATH_MAX];
+	memset(ret, 0, sizeof(*ret));
+	ret->env = env;
+	ret->local_fd = -1;
+	if (mfs_parse_path(env, arg, &ret->node, path, sizeof(path)) == 0)
+		return omfs_client_open(env->client, ret->node, &env->cred, path, flags, mode,
+					&ret->fh);
+	ret->local_fd = open(arg, flags | O_CLOEXEC, mode);
+	return ret->local_fd < 0 ? -errno : 0;
+}
+
+static long x_read(struct xfile *x, void *buf, size_t n)
+{
+	long r = x->local_fd >= 0 ? read(x->local_fd, buf, n) :
+				    omfs_client_pread(x->env->client, x->node, &x->env->cred,
+						      x->fh, buf, n, x->off);
+	if (x->local_fd >= 0 && r < 0)
+		return -errno;
+	if (r > 0)
+		x->off += r;
+	return r;
+}
+
+static long x_write(struct xfile *x, const void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		long w = x->local_fd >= 0 ?
+				 write(x->local_fd, (const char *)buf + done, n - done) :
+				 omfs_client_pwrite(x->env->client, x->node, &x->env->cred, x->fh,
+						    (const char *)buf + done, n - done, x->off);
+		if (x->local_fd >= 0 && w < 0)
+			return -errno;
+		if (w <= 0)
+			return w < 0 ? w : -EIO;
+		done += (size_t)w;
+		x->off += w;
+	}
+	return (long)done;
+}
+
+static int x_close(struct xfile *x)
+{
+	if (x->local_fd >= 0)
+		return close(x->local_fd) < 0 ? -errno : 0;
+	return omfs_client_release(x->env->client, x->node, &x->env->cred, x->fh, 0);
+}
+
+static int x_stat(const struct mfs_env *env, const char *arg, struct omfs_attr *ret)
+{
+	char path[PATH_MAX];
+	uint32_t node;
+	if (mfs_parse_path(env, arg, &node, path, sizeof(path)) == 0)
+		return omfs_client_stat(env->client, node, &env->cred, path, ret);
+	struct stat st;
+	if (stat(arg, &st) < 0)
+		return -errno;
+	memset(ret, 0, sizeof(*ret));
+	ret->mode = st.st_mode;
+	ret->size = st.st_size;
+	return 0;
+}
+
+/* Copies src to dst; reports its own errors in cp's words. */
+static int copy_stream(const struct mfs_env *env, const char *cmd, struct xfile *in,
+		       const char *inname, struct xfile *out, const char *outname)
+{
+	char *buf = malloc(CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	int rc = 0;
+	for (;;) {
+		long n = x_read(in, buf, CHUNK);
+		if (n < 0) {
+			fprintf(env->err, "omx %s: %s: %s\n", cmd, inname, strerror((int)-n));
+			rc = (int)n;
+			break;
+		}
+		if (n == 0)
+			break;
+		long w = x_write(out, buf, (size_t)n);
+		if (w < 0) {
+			fprintf(env->err, "omx %s: %s: %s\n", cmd, outname, strerror((int)-w));
+			rc = (int)w;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+int mfs_cat_main(const struct mfs_env *env, int argc, char **argv)
+{
+	int status = 0;
+	struct xfile out = { .env = env, .local_fd = fileno(env->out) };
+	fflush(env->out);
+	for (int i = 1; i < argc; i++) {
+		struct xfile in;
+		int rc = x_open(env, argv[i], O_RDONLY, 0, &in);
+		if (rc < 0) {
+			fprintf(env->err, "omx cat: %s: %s\n", argv[i], strerror(-rc));
+			status = 1;
+			continue;
+		}
+		if (copy_stream(env, "cat", &in, argv[i], &out, "write error") < 0)
+			status = 1;
+		if (x_close(&in) < 0)
+			status = 1;
+	}
+	return status;
+}
+
+int mfs_cp_main(const struct mfs_env *env, int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(env->err, "usage: omx cp SOURCE DEST (either may be /mfs/<node>/path)\n");
+		return 1;
+	}
+	const char *src = argv[1];
+	struct omfs_attr sa, da;
+	int rc = x_stat(env, src, &sa);
+	if (rc < 0) {
+		fprintf(env->err, "omx cp: cannot stat '%s': %s\n", src, strerror(-rc));
+		return 1;
+	}
+	if (S_ISDIR(sa.mode)) {
+		fprintf(env->err, "omx cp: -r not specified; omitting directory '%s'\n", src);
+		return 1;
+	}
+	char dst[PATH_MAX];
+	snprintf(dst, sizeof(dst), "%s", argv[2]);
+	if (x_stat(env, dst, &da) == 0 && S_ISDIR(da.mode)) {
+		const char *base = strrchr(src, '/');
+		base = base ? base + 1 : src;
+		size_t l = strlen(dst);
+		snprintf(dst + l, sizeof(dst) - l, "%s%s", l && dst[l - 1] == '/' ? "" : "/", base);
+	}
+	struct xfile in, out;
+	rc = x_open(env, src, O_RDONLY, 0, &in);
+	if (rc < 0) {
+		fprintf(env->err, "omx cp: cannot open '%s' for reading: %s\n", src, strerror(-rc));
+		return 1;
+	}
+	rc = x_open(env, dst, O_WRONLY | O_CREAT | O_TRUNC, sa.mode & 0777, &out);
+	if (rc < 0) {
+		fprintf(env->err, "omx cp: cannot create regular file '%s': %s\n", dst,
+			strerror(-rc));
+		(void)x_close(&in);
+		return 1;
+	}
+	int status = copy_stream(env, "cp", &in, src, &out, dst) < 0;
+	(void)x_close(&in);
+	rc = x_close(&out);
+	if (rc < 0) {
+		fprintf(env->err, "omx cp: closing '%s': %s\n", dst, strerror(-rc));
+		status = 1;
+	}
+	return status;
+}
+
+static const char *type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "regular file";
+	case S_IFDIR: return "directory";
+	case S_IFLNK: return "symbolic link";
+	case S_IFCHR: return "character special file";
+	case S_IFBLK: return "block special file";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "socket";
+	default: return "weird file";
+	}
+}
+
+static void print_time(FILE *out, const char *label, int64_t sec, uint32_t nsec)
+{
+	char buf[64], zone[8];
+	time_t t = (time_t)sec;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	fprintf(out, "%s: %s.%09u %s\n", label, buf, nsec, zone);
+}
+
+int mfs_stat_main(const struct mfs_env *env, int argc, char **argv)
+{
+	int status = 0;
+	for (int i = 1; i < argc; i++) {
+		char path[PATH_MAX], mode[11], ub[16], gb[16];
+		uint32_t node;
+		struct omfs_attr a;
+		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
+		if (rc == 0)
+			rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		if (rc < 0) {
+			fprintf(env->err, "omx stat: cannot statx '%s': %s\n", argv[i],
+				strerror(-rc));
+			status = 1;
+			continue;
+		}
+		mode_string(a.mode, mode);
+		fprintf(env->out, "  File: %s\n", argv[i]);
+		fprintf(env->out, "  Size: %-10lld\tBlocks: %-10lld IO Block: %-6u %s\n",
+			(long long)a.size, (long long)a.blocks, a.blksize, type_name(a.mode));
+		fprintf(env->out, "Device: %llu,%llu\tInode: %-11llu Links: %u\n",
+			(unsigned long long)major(a.dev), (unsigned long long)minor(a.dev),
+			(unsigned long long)a.ino, a.nlink);
+		fprintf(env->out, "Access: (%04o/%s)  Uid: (%5u/%8s)   Gid: (%5u/%8s)\n",
+			a.mode & 07777, mode, a.uid, user_name(a.uid, ub, sizeof(ub)), a.gid,
+			group_name(a.gid, gb, sizeof(gb)));
+		print_time(env->out, "Access", a.atime_sec, a.atime_nsec);
+		print_time(env->out, "Modify", a.mtime_sec, a.mtime_nsec);
+		print_time(env->out, "Change", a.ctime_sec, a.ctime_nsec);
+		fprintf(env->out, " Birth: -\n");
+	}
+	return status;
+}
+
+int mfs_rm_main(const struct mfs_env *env, int argc, char **argv)
+{
+	int force = 0, c, status = 0;
+	optind = 0;
+	while ((c = getopt(argc, argv, "f")) != -1) {
+		if (c != 'f')
+			return 1;
+		force = 1;
+	}
+	if (optind == argc && !force) {
+		fprintf(env->err, "omx rm: missing operand\n");
+		return 1;
+	}
+	for (int i = optind; i < argc; i++) {
+		char path[PATH_MAX];
+		uint32_t node;
+		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
+		struct omfs_attr a;
+		if (rc == 0)
+			rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		if (rc == 0 && S_ISDIR(a.mode))
+			rc = -EISDIR;
+		if (rc == 0)
+			rc = omfs_client_path_op(env->client, node, &env->cred, OMFS_OP_UNLINK,
+						 path, 0);
+		if (rc == -ENOENT && force)
+			continue;
+		if (rc < 0) {
+			fprintf(env->err, "omx rm: cannot remove '%s': %s\n", argv[i],
+				strerror(-rc));
+			status = 1;
+		}
+	}
+	return status;
+}
+
+static int mkdir_one(const struct mfs_env *env, uint32_t node, char *path, uint32_t mode,
+		     int parents)
+{
+	int rc = omfs_client_path_op(env->client, node, &env->cred, OMFS_OP_MKDIR, path, mode);
+	if (!parents)
+		return rc;
+	if (rc == -ENOENT) {
+		char *slash = strrchr(path, '/');
+		if (slash && slash != path) {
+			*slash = '\0';
+			rc = mkdir_one(env, node, path, 0777, 1);
+			*slash = '/';
+			if (rc == 0)
+				rc = omfs_client_path_op(env->client, node, &env->cred,
+							 OMFS_OP_MKDIR, path, mode);
+		}
+	}
+	if (rc == -EEXIST) {
+		struct omfs_attr a;
+		rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		if (rc == 0 && !S_ISDIR(a.mode))
+			rc = -ENOTDIR;
+	}
+	return rc;
+}
+
+int mfs_mkdir_main(const struct mfs_env *env, int argc, char **argv)
+{
+	int parents = 0, c, status = 0;
+	uint32_t mode = 0777 & ~(uint32_t)0022;
+	mode_t um = umask(0);
+	umask(um);
+	mode = 0777 & ~(uint32_t)um;
+	optind = 0;
+	while ((c = getopt(argc, argv, "pm:")) != -1) {
+		if (c == 'p') {
+			parents = 1;
+		} else if (c == 'm') {
+			char *end;
+			mode = (uint32_t)strtoul(optarg, &end, 8);
+			if (*end || mode > 07777) {
+				fprintf(env->err, "omx mkdir: invalid mode '%s'\n", optarg);
+				return 1;
+			}
+		} else {
+			return 1;
+		}
+	}
+	if (optind == argc) {
+		fprintf(env->err, "omx mkdir: missing operand\n");
+		return 1;
+	}
+	for (int i = optind; i < argc; i++) {
+		char path[PATH_MAX];
+		uint32_t node;
+		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
+		if (rc == 0)
+			rc = mkdir_one(env, node, path, mode, parents);
+		if (rc < 0) {
+			fprintf(env->err, "omx mkdir: cannot create directory '%s': %s\n", argv[i],
+				strerror(-rc));
+			status = 1;
+		}
+	}
+	return status;
+}

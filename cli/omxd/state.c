@@ -29,6 +29,18 @@ static int path_of(const struct omxd *d, const char *name, char *buf, size_t cap
 
 int omxd_state_prepare(struct omxd *d)
 {
+	/* missing parents 0755 (like mkdir -p), the state dir itself 0700 */
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", d->opts.state_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
 	if (mkdir(d->opts.state_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	struct stat st;

@@ -225,7 +225,7 @@ static int peer_open(struct gossip_mesh *m, uint64_t now_ms, const char *addr, s
 	if (r == 0)
 		r = setopt_int(p->sock, ZMQ_TCP_KEEPALIVE, 1);
 	if (r == 0)
-		r = setopt_int(p->sock, ZMQ_IPV6, 1); /* "tcp://[::1]:4660" works too */
+		r = setopt_int(p->sock, ZMQ_IPV6, strchr(addr, '[') != NULL); /* tcp://[::1]:4660 */
 	if (r == 0 && zmq_connect(p->sock, addr) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -335,7 +335,7 @@ int gossip_mesh_new(const struct gossip_mesh_config *cfg, struct gossip_mesh **r
 	    (r = setopt_int(m->router, ZMQ_LINGER, 0)) < 0 ||
 	    (r = setopt_int(m->router, ZMQ_RCVHWM, 10000)) < 0 ||
 	    (r = setopt_int(m->router, ZMQ_HANDSHAKE_IVL, 5000)) < 0 ||
-	    (r = setopt_int(m->router, ZMQ_IPV6, 1)) < 0 ||
+	    (r = setopt_int(m->router, ZMQ_IPV6, strchr(cfg->listen, '[') != NULL)) < 0 ||
 	    (r = setopt_bin(m->router, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz))) < 0)
 		goto fail;
 	/* Failed handshakes are invisible to the ZAP handler (a wrong server key fails before

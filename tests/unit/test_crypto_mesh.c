@@ -46,17 +46,23 @@ struct node {
 	struct inbox in;
 };
 
-static void node_up(struct node *n, const uint8_t secret[32])
+static void node_up_at(struct node *n, const uint8_t secret[32], const char *listen,
+		       uint32_t idle_ms)
 {
 	memset(n, 0, sizeof(*n));
 	assert_int_equal(omxsec_identity_generate(&n->id), 0);
-	struct gossip_mesh_config c = { .listen = "tcp://127.0.0.1:*" };
+	struct gossip_mesh_config c = { .listen = listen, .idle_close_ms = idle_ms };
 	assert_int_equal(omxsec_derive_server_keys(secret, c.server_pk, c.server_sk), 0);
 	memcpy(c.client_pk, n->id->curve_pk, 32);
 	memcpy(c.client_sk, n->id->curve_sk, 32);
 	c.pending_ms = 3000;
 	assert_int_equal(gossip_mesh_new(&c, &n->m), 0);
 	assert_int_equal(gossip_mesh_set_handler(n->m, GOSSIP_MESH_CH_GOSSIP, on_recv, &n->in), 0);
+}
+
+static void node_up(struct node *n, const uint8_t secret[32])
+{
+	node_up_at(n, secret, "tcp://127.0.0.1:*", 0);
 }
 
 static void node_down(struct node *n)
@@ -220,6 +226,75 @@ static void test_wrong_shape(void **state)
 	node_down(&b);
 }
 
+/* A datagram sent before the peer listens is held and delivered once the handshake completes;
+ * a connection without traffic is closed after idle_close_ms and reopened by the next send. */
+static void test_pending_and_idle(void **state)
+{
+	uint8_t secret[32];
+	randombytes_buf(secret, sizeof(secret));
+	struct node a, b;
+	node_up_at(&b, secret, "tcp://127.0.0.1:*", 400);
+	/* a free port: probe it with a throw-away mesh, then send before anyone listens there */
+	char ep[64];
+	for (int tries = 0;; tries++) {
+		assert_true(tries < 50);
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", 20000 + randombytes_uniform(20000));
+		struct gossip_mesh_config pc = { .listen = ep };
+		struct gossip_mesh *probe = NULL;
+		if (gossip_mesh_new(&pc, &probe) == 0) {
+			gossip_mesh_free(&probe);
+			break;
+		}
+	}
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ep, GOSSIP_MESH_CH_GOSSIP,
+					  (const uint8_t *)"early", 5),
+			 0);
+	struct node *nb[] = { &b };
+	pump(nb, 1, 150, NULL, 0); /* nobody listens yet: held */
+	node_up_at(&a, secret, ep, 0);
+	struct node *ns[] = { &a, &b };
+	pump(ns, 2, 2000, &a.in.n, 1);
+	assert_int_equal(a.in.n, 1);
+	assert_memory_equal(a.in.data, "early", 5);
+	assert_int_equal(gossip_mesh_get_stats(b.m)->tx_dropped, 0);
+
+	const uint64_t *closed = &gossip_mesh_get_stats(b.m)->peers_closed;
+	for (int i = 0; i < 300 && *closed == 0; i++)
+		pump(ns, 2, 10, NULL, 0);
+	assert_int_equal(*closed, 1);
+	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ep, GOSSIP_MESH_CH_GOSSIP,
+					  (const uint8_t *)"again", 5),
+			 0);
+	pump(ns, 2, 2000, &a.in.n, 2);
+	assert_int_equal(a.in.n, 2);
+	assert_memory_equal(a.in.data, "again", 5);
+	assert_int_equal(gossip_mesh_get_stats(b.m)->peers_opened, 2);
+	node_down(&a);
+	node_down(&b);
+}
+
+/* Datagrams to nobody are dropped after pending_ms and counted, never block. */
+static void test_unreachable_dropped(void **state)
+{
+	uint8_t secret[32];
+	randombytes_buf(secret, sizeof(secret));
+	struct node b;
+	node_up(&b, secret);
+	struct node *ns[] = { &b };
+	uint64_t t0 = now_ms();
+	for (int i = 0; i < 40; i++) { /* more than the per-peer hold queue */
+		int r = gossip_mesh_send(b.m, now_ms(), "tcp://127.0.0.1:9", GOSSIP_MESH_CH_GOSSIP,
+					 (const uint8_t *)"x", 1);
+		assert_true(r == 0 || r == -EAGAIN);
+	}
+	assert_true(now_ms() - t0 < 500);
+	const uint64_t *dropped = &gossip_mesh_get_stats(b.m)->tx_dropped;
+	for (int i = 0; i < 600 && *dropped < 40; i++)
+		pump(ns, 1, 10, NULL, 0);
+	assert_int_equal(*dropped, 40);
+	node_down(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +302,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_cluster_rejected),
 		cmocka_unit_test(test_denied_key),
 		cmocka_unit_test(test_wrong_shape),
+		cmocka_unit_test(test_pending_and_idle),
+		cmocka_unit_test(test_unreachable_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

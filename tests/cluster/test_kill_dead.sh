@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kill -9 of one node (no leave message) is seen as "dead" by every other node within 30 s
-# (SWIM + Lifeguard: ~1.5 s to suspect, then the suspicion timeout, 3-19 s at n=6 depending on
+# (SWIM + Lifeguard: ~1.5 s to suspect, then the suspicion timeout, 4-24 s at n=6 depending on
 # how many members confirm the suspicion, longer when Lifeguard sees a slow, overloaded host).
 source "$(dirname "$0")/lib.sh"
 cluster_init

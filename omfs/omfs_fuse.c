@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "omfs/omfs_fuse_int.h"
@@ -25,6 +26,19 @@ void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups)
 	ret->gid = ctx->gid;
 	if (!with_groups)
 		return;
+	/* groups come from /proc/<pid>/status: cache them per pid for a second (a process
+	 * changing its groups is rare, and setgroups() is as visible after 1 s as NFS makes it) */
+	struct omfs_fuse *f = fuse_req_userdata(req);
+	struct gcache_entry *ge = &f->gcache[(unsigned)ctx->pid % 64];
+	int64_t now = fz_now_ms();
+	pthread_mutex_lock(&f->gcache_lock);
+	if (ge->pid == ctx->pid && ge->until_ms > now) {
+		ret->ngroups = ge->n;
+		memcpy(ret->groups, ge->groups, ge->n * sizeof(ge->groups[0]));
+		pthread_mutex_unlock(&f->gcache_lock);
+		return;
+	}
+	pthread_mutex_unlock(&f->gcache_lock);
 	gid_t g[OMFS_MAX_GROUPS];
 	int n = fuse_req_getgroups(req, OMFS_MAX_GROUPS, g);
 	if (n > OMFS_MAX_GROUPS)
@@ -32,6 +46,21 @@ void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups)
 	for (int i = 0; i < n; i++)
 		ret->groups[i] = g[i];
 	ret->ngroups = n > 0 ? (uint32_t)n : 0;
+	if (n < 0)
+		return;
+	pthread_mutex_lock(&f->gcache_lock);
+	ge->pid = ctx->pid;
+	ge->until_ms = now + 1000;
+	ge->n = ret->ngroups;
+	memcpy(ge->groups, ret->groups, ret->ngroups * sizeof(ret->groups[0]));
+	pthread_mutex_unlock(&f->gcache_lock);
+}
+
+int64_t fz_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void fz_req_init(struct omfs_req *r, enum omfs_op op, fuse_req_t req, int with_groups)
@@ -596,6 +625,7 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 		free(f);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&f->gcache_lock, NULL);
 	f->client = cfg->client;
 	f->self = cfg->self;
 	f->hooks = cfg->hooks;
@@ -659,6 +689,7 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 		fuse_session_destroy(f->se);
 	}
 	ft_destroy(&f->ft);
+	pthread_mutex_destroy(&f->gcache_lock);
 	free(f);
 	*pf = NULL;
 }

@@ -25,6 +25,7 @@ struct fnode {
 	uint32_t nchildren;
 	int hashed;
 	struct fnode *hnext;
+	int64_t nocap_until_ms; /* security.capability known absent until then (monotonic) */
 };
 
 struct ftable {
@@ -64,7 +65,16 @@ struct omfs_fuse {
 	int max_threads;
 	int mounted;
 	struct ftable ft;
+	pthread_mutex_t gcache_lock; /* supplementary groups per pid, kept for 1 s */
+	struct gcache_entry {
+		pid_t pid;
+		int64_t until_ms;
+		uint32_t n;
+		uint32_t groups[OMFS_MAX_GROUPS];
+	} gcache[64];
 };
+
+int64_t fz_now_ms(void);
 
 /* One open file or directory on a node (fuse_file_info.fh points to it). */
 struct fopen {

@@ -413,6 +413,7 @@ void fz_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 	r.path2 = (struct omfs_buf){ (const uint8_t *)name, strlen(name) };
 	r.data = (struct omfs_buf){ (const uint8_t *)value, size };
 	r.flags = (uint32_t)flags;
+	__atomic_store_n(&ft_node(&F(req)->ft, ino)->nocap_until_ms, 0, __ATOMIC_RELAXED);
 	if (xattr_call(req, ino, &r, &resp) < 0)
 		return;
 	omfs_resp_clear(&resp);
@@ -437,9 +438,47 @@ static void get_or_list(fuse_req_t req, fuse_ino_t ino, enum omfs_op op, const c
 	omfs_resp_clear(&resp);
 }
 
+/* The kernel asks for security.capability before every write and truncate (to drop it).
+ * The serving kernel drops it on its side anyway; here a "not there" answer is remembered
+ * for attr_timeout, like any attribute, so writes do not pay a round trip each. */
+#define CAPS_XATTR "security.capability"
+
 void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	get_or_list(req, ino, OMFS_OP_GETXATTR, name, size);
+	struct omfs_fuse *f = F(req);
+	struct fnode *n = ft_node(&f->ft, ino);
+	int caps = strcmp(name, CAPS_XATTR) == 0;
+	if (caps && __atomic_load_n(&n->nocap_until_ms, __ATOMIC_RELAXED) > fz_now_ms()) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	struct omfs_req r;
+	struct omfs_resp resp;
+	fz_req_init(&r, OMFS_OP_GETXATTR, req, 1);
+	r.path2 = (struct omfs_buf){ (const uint8_t *)name, strlen(name) };
+	r.size = (uint32_t)(size > OMFS_MAX_XATTR ? OMFS_MAX_XATTR : size);
+	if (n->kind != FK_NODE && n->kind != FK_FILE) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	char path[MFS_PATH_MAX];
+	uint32_t node;
+	if (fz_path(req, n, NULL, path, &node) < 0)
+		return;
+	r.path = (struct omfs_buf){ (const uint8_t *)path, strlen(path) };
+	int rc = fz_call(f, node, &r, &resp);
+	if (caps && rc == -ENODATA)
+		__atomic_store_n(&n->nocap_until_ms, fz_now_ms() + (int64_t)(f->attr_timeout * 1000),
+				 __ATOMIC_RELAXED);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (size == 0)
+		fuse_reply_xattr(req, resp.size);
+	else
+		fuse_reply_buf(req, (const char *)resp.data, resp.data_len);
+	omfs_resp_clear(&resp);
 }
 
 void fz_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)

@@ -129,8 +129,9 @@ static void print_long_list(const struct mfs_env *env, uint32_t node, const char
 	long long blocks = 0;
 	char child[PATH_MAX], b[32], ub[16], gb[16];
 	for (size_t i = 0; i < n; i++) {
-		snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
-			 ents[i].name);
+		if (snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
+			     ents[i].name) >= (int)sizeof(child))
+			continue; /* name too long to stat: listed without attributes */
 		if (!ents[i].has_attr &&
 		    omfs_client_stat(env->client, node, &env->cred, child, &ents[i].attr) == 0)
 			ents[i].has_attr = 1;
@@ -147,8 +148,9 @@ static void print_long_list(const struct mfs_env *env, uint32_t node, const char
 	for (size_t i = 0; i < n; i++) {
 		if (!ents[i].has_attr)
 			continue;
-		snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
-			 ents[i].name);
+		if (snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "",
+			     ents[i].name) >= (int)sizeof(child))
+			continue;
 		print_long(env, node, child, ents[i].name, &ents[i].attr, &w);
 	}
 }

@@ -111,7 +111,8 @@ cluster_pass() {
 	exit 0
 }
 
-# Namespaces of runs whose shell is gone (a SIGKILLed test cannot run its trap): delete them.
+# Namespaces, cgroups and temp dirs of runs whose shell is gone (a SIGKILLed test, e.g. at a
+# ctest timeout, cannot run its trap): delete them.
 cluster_sweep_stale() {
 	local ns pid
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^omxt[0-9]+-' || true); do
@@ -128,6 +129,13 @@ cluster_sweep_stale() {
 		pid=${pid%%-*}
 		[ -d "/proc/$pid" ] && continue
 		_cg_kill_rm "$cg"
+	done
+	local d
+	for d in /tmp/omxt[0-9]*.??????; do
+		[ -d "$d" ] || continue
+		pid=${d#/tmp/omxt}
+		pid=${pid%%.*}
+		[ -d "/proc/$pid" ] || rm -rf "$d"
 	done
 }
 

@@ -37,10 +37,10 @@ const char *gossip_state_name(enum gossip_state s)
 void gossip_timing_lan(struct gossip_timing *ret)
 {
 	*ret = (struct gossip_timing){
-		.probe_interval_ms = 1000,
-		.probe_timeout_ms = 500,
-		.indirect_checks = 3,
-		.suspicion_mult = 4,
+		.probe_interval_ms = 500,
+		.probe_timeout_ms = 250,
+		.indirect_checks = 4,
+		.suspicion_mult = 1,
 		.suspicion_max_mult = 6,
 		.gossip_interval_ms = 200,
 		.gossip_fanout = 3,
@@ -309,14 +309,31 @@ void gossip_send_direct(struct gossip *g, const struct gmember *to, const struct
 	gossip_send_msg(g, addr, key, &m, false);
 }
 
+void gossip_check_stale_origin(struct gossip *g, uint64_t now, const struct gossip_rec *r,
+			       const uint8_t sender[GOSSIP_KEY_LEN])
+{
+	if (memcmp(r->key, sender, GOSSIP_KEY_LEN) != 0)
+		return;
+	struct gmember *e = gossip_find(g, r->key);
+	if (!e || e->rec == g->self || e->rec->version <= r->version ||
+	    !gossip_notice_allowed(g, now))
+		return;
+	/* the origin speaks with an older version than we hold: it restarted and lost its
+	 * counters. Show it its newer record so it can jump past it. */
+	gossip_send_direct(g, e, e->rec, NULL);
+}
+
 static void handle_updates(struct gossip *g, uint64_t now, const struct gw_msg *m)
 {
 	uint64_t inc = g->self->incarnation;
 	for (size_t i = 0; i < m->n_upd; i++) {
-		if (m->upd[i].rec)
-			(void)gossip_on_record(g, now, m->upd[i].rec, true);
-		else if (m->upd[i].acc)
+		if (m->upd[i].rec) {
+			if (gossip_on_record(g, now, m->upd[i].rec, true) == -EALREADY)
+				gossip_check_stale_origin(g, now, m->upd[i].rec, m->sender);
+		}
+		else if (m->upd[i].acc) {
 			(void)gossip_on_accusation(g, now, m->upd[i].acc);
+		}
 	}
 	if (g->self->incarnation != inc) {
 		/* we refuted something this sender told us: tell it first, directly (it may hold

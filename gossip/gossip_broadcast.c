@@ -24,9 +24,9 @@ uint32_t gossip_retransmit_limit(const struct gossip *g, bool load_only)
 	uint32_t l = (uint32_t)ceil(log10((double)g->n_live + 1.0));
 	if (l < 1)
 		l = 1;
-	if (!load_only)
-		l *= g->t.retransmit_mult ? g->t.retransmit_mult : 1;
-	return l;
+	if (load_only) /* anti-entropy completes what a short push misses */
+		return (l + 1) / 2;
+	return l * (g->t.retransmit_mult ? g->t.retransmit_mult : 1);
 }
 
 static struct gbcast *slot(struct gossip *g, uint32_t s1)

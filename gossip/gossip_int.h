@@ -241,6 +241,9 @@ void gossip_send_msg(struct gossip *g, const char *addr, const uint8_t *to_key, 
 void gossip_publish_self(struct gossip *g, uint64_t now, bool membership);
 void gossip_send_direct(struct gossip *g, const struct gmember *to, const struct gossip_rec *rec,
 			const struct gossip_acc *acc);
+/* A record from its own origin was older than ours: send ours back (rate-limited). */
+void gossip_check_stale_origin(struct gossip *g, uint64_t now, const struct gossip_rec *r,
+			       const uint8_t sender[GOSSIP_KEY_LEN]);
 void gossip_normalize_info(struct gossip_info *dst, const struct gossip_info *src);
 
 /* gossip_members.c */
@@ -280,6 +283,8 @@ void gossip_awareness(struct gossip *g, int delta);
 void gossip_swim_heard_from(struct gossip *g, uint64_t now, const uint8_t key[GOSSIP_KEY_LEN]);
 /* Partition healing: poke a random dead member with its death notice. */
 void gossip_swim_reconnect(struct gossip *g, uint64_t now);
+/* Rate limit shared by unsolicited corrections (death notices, stale-origin replies). */
+bool gossip_notice_allowed(struct gossip *g, uint64_t now);
 
 /* gossip_broadcast.c */
 void gossip_bq_rec(struct gossip *g, struct gossip_rec *rec, bool load_only);

@@ -242,7 +242,8 @@ void gossip_pp_on_msg(struct gossip *g, uint64_t now, const struct gw_msg *m)
 	bool request = !(m->pp_flags & (GW_PP_RESPONSE | GW_PP_RECORDS));
 	bool announce = request && (m->pp_flags & GW_PP_JOIN);
 	for (size_t i = 0; i < m->n_recs; i++)
-		(void)gossip_on_record(g, now, &m->recs[i], announce);
+		if (gossip_on_record(g, now, &m->recs[i], announce) == -EALREADY)
+			gossip_check_stale_origin(g, now, &m->recs[i], m->sender);
 	const struct gmember *from = gossip_find(g, m->sender);
 	if (!from)
 		return; /* we cannot answer someone we do not know */

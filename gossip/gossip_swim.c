@@ -18,6 +18,10 @@
 
 #include "gossip/gossip_int.h"
 
+/* Independent confirmations after which the suspicion timeout reaches its minimum (Lifeguard's
+ * K; memberlist uses suspicion_mult - 2 = 2). */
+#define GOSSIP_SUSPICION_CONFIRMATIONS 3
+
 void gossip_awareness(struct gossip *g, int delta)
 {
 	int max = g->t.awareness_max ? (int)g->t.awareness_max - 1 : 0;
@@ -64,7 +68,7 @@ static uint64_t suspicion_timeout(const struct gossip *g, const struct gsusp *s)
 	double lg = log10(n) < 1.0 ? 1.0 : log10(n);
 	double min = g->t.suspicion_mult * lg * g->t.probe_interval_ms;
 	double max = min * (g->t.suspicion_max_mult > 1 ? g->t.suspicion_max_mult : 1);
-	double k = g->t.indirect_checks;
+	double k = GOSSIP_SUSPICION_CONFIRMATIONS;
 	if (k > n - 2)
 		k = n - 2;
 	if (k < 1)
@@ -243,6 +247,9 @@ static void start_probe(struct gossip *g, uint64_t now)
 static void send_indirect(struct gossip *g, struct gmember *target)
 {
 	g->probe.indirect_sent = true;
+	/* a second direct ping along with the indirect ones (memberlist's TCP fallback, in
+	 * datagram form): a single lost packet no longer makes a probe depend on intermediaries */
+	send_simple(g, GW_PING, g->probe.seq, target->rec, false);
 	uint8_t chosen[8][GOSSIP_KEY_LEN];
 	uint32_t k = g->t.indirect_checks > 8 ? 8 : g->t.indirect_checks;
 	uint32_t n = 0;
@@ -274,11 +281,24 @@ static void probe_failed(struct gossip *g, uint64_t now)
 	else
 		gossip_awareness(g, 1);
 	struct gmember *e = gossip_find(g, g->probe.key);
-	if (!e || e->state != GOSSIP_ALIVE)
+	if (!e || (e->state != GOSSIP_ALIVE && e->state != GOSSIP_SUSPECT))
 		return;
 	struct gossip_acc a;
 	make_acc(g, GOSSIP_ACC_SUSPECT, e->rec, &a);
-	start_suspicion(g, now, e, &a);
+	if (e->state == GOSSIP_ALIVE) {
+		start_suspicion(g, now, e, &a);
+		return;
+	}
+	/* already suspect: our failed probe is an independent confirmation */
+	struct gsusp *s = susp_find(g, e->rec->key);
+	uint64_t p = gossip_key_prefix(g->self->key);
+	if (!s || s->incarnation != a.incarnation || s->n_conf >= GOSSIP_MAX_CONFIRM)
+		return;
+	for (uint32_t i = 0; i < s->n_conf; i++)
+		if (s->accusers[i] == p)
+			return;
+	s->accusers[s->n_conf++] = p;
+	gossip_bq_acc(g, &a);
 }
 
 static void relay_tick(struct gossip *g, uint64_t now)
@@ -433,15 +453,22 @@ void gossip_swim_on_ping_req(struct gossip *g, uint64_t now, const struct gw_msg
 
 #define DEATH_NOTICES_PER_INTERVAL 8
 
-static void death_notice(struct gossip *g, uint64_t now, struct gmember *e)
+bool gossip_notice_allowed(struct gossip *g, uint64_t now)
 {
 	if (now >= g->notice_window_ms) {
 		g->notice_window_ms = now + g->t.probe_interval_ms;
 		g->notices = 0;
 	}
 	if (g->notices >= DEATH_NOTICES_PER_INTERVAL || g->leaving)
-		return;
+		return false;
 	g->notices++;
+	return true;
+}
+
+static void death_notice(struct gossip *g, uint64_t now, struct gmember *e)
+{
+	if (!gossip_notice_allowed(g, now))
+		return;
 	struct gossip_acc a;
 	make_acc(g, GOSSIP_ACC_DEAD, e->rec, &a);
 	gossip_send_direct(g, e, NULL, &a);

@@ -10,7 +10,7 @@
 
 #include "gossip/gossip_int.h"
 
-#define GOSSIP_INFO_MS_PER_NODE	   10
+#define GOSSIP_INFO_MS_PER_NODE	   50
 #define GOSSIP_REFRESH_MS_PER_NODE 120
 #define REBASE_AFTER		   (1ull << 31)
 

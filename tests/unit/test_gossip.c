@@ -82,7 +82,8 @@ static void test_refutation(void **state)
 	tn_run(&t, 4000);
 	int suspected = 0;
 	for (int v = 0; v < t.n; v++)
-		if (v != 2 && tn_state(&t, v, 2) == GOSSIP_SUSPECT)
+		if (v != 2 && (tn_state(&t, v, 2) == GOSSIP_SUSPECT ||
+			       tn_state(&t, v, 2) == GOSSIP_DEAD))
 			suspected++;
 	assert_true(suspected > 0);
 	t.node[2].down = false;

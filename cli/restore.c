@@ -4,7 +4,9 @@
  * standard streams for those that were not regular files. Without --detach, omx restore stays
  * in the foreground as its parent: SIGTERM, SIGHUP, SIGUSR1/2 are passed on, SIGINT/SIGQUIT
  * are left to the terminal (which sends them to both), and the exit status is the process's
- * (128 + signal number if it was killed). With --detach it prints the PID and returns at once. */
+ * (128 + signal number if it was killed). With --detach it prints the PID and returns at once.
+ * If the image's PID was taken, a small detached supervisor (`omx-ident`, migrate/ident.h)
+ * answers the process's identity calls for as long as it lives. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 
 #include "cli/migrate_cmds.h"
 #include "cli/subcommands.h"
+#include "migrate/ident.h"
 #include "migrate/restore.h"
 
 static volatile sig_atomic_t child_pid;
@@ -82,7 +85,8 @@ int restore_main(int argc, char **argv)
 	struct mig_restore_stats st;
 	char why[1024] = "";
 	pid_t pid;
-	int r = mig_restore(&rd, &pid, &st, why, sizeof(why));
+	int ident = -1;
+	int r = mig_restore(&rd, &pid, &ident, &st, why, sizeof(why));
 	mig_reader_release(&rd);
 	if (fd != STDIN_FILENO)
 		(void)close(fd);
@@ -94,9 +98,18 @@ int restore_main(int argc, char **argv)
 		fprintf(stderr, "restore_us=%llu pages_us=%llu page_bytes=%llu same_pid=%d pid=%d\n",
 			(unsigned long long)st.total_us, (unsigned long long)st.pages_us,
 			(unsigned long long)st.page_bytes, st.same_pid, pid);
-	if (!st.same_pid)
-		fprintf(stderr, "omx: warning: PID %d was taken, restored as %d (the process may "
-				"misbehave if it signals itself)\n", st.orig_pid, pid);
+	if (ident >= 0) {
+		/* a supervisor of its own, so the process keeps its identity after we exit */
+		r = mig_ident_spawn(ident, pid, st.orig_pid);
+		if (r < 0) {
+			fprintf(stderr, "omx: cannot supervise %d's identity: %s\n", pid, strerror(-r));
+			(void)kill(pid, SIGKILL);
+			(void)waitpid(pid, NULL, 0);
+			return OMX_EXIT_ERROR;
+		}
+		fprintf(stderr, "omx: PID %d was taken: restored as %d, which still sees itself as %d\n",
+			st.orig_pid, pid, st.orig_pid);
+	}
 	if (detach) {
 		printf("%d\n", pid);
 		return OMX_EXIT_OK;

@@ -20,6 +20,7 @@
 
 #include "common/cpu.h"
 #include "migrate/cantmove.h"
+#include "migrate/ident.h"
 
 static uint64_t now_us(void)
 {
@@ -91,9 +92,20 @@ static int capture_frozen(struct mig_tracee *t, struct mig_image *img, struct mi
 		snprintf(why, whylen, "%d threads (only single-threaded processes move)", r);
 		return -EBUSY;
 	}
+	int32_t vpid = 0;
+	r = mig_ident_recognize(t->pid, &vpid);
+	if (r < 0) {
+		snprintf(why, whylen, r == -EBUSY ? "runs under a seccomp filter (only omx's own "
+						    "identity filter is understood)"
+						  : "reading its seccomp filter: %s",
+			 strerror(-r));
+		return r;
+	}
 	uint64_t t0 = now_us();
 	img->regs = t->saved;
 	r = capture_header(t->pid, img);
+	if (vpid > 0) /* a restored process with a translated identity: keep the one it knows */
+		img->hdr.pid = vpid;
 	if (r == 0)
 		r = capture_xsave(t, img);
 	if (r < 0) {

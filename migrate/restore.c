@@ -181,9 +181,10 @@ static void kill_stub(pid_t p)
 		;
 }
 
-int mig_restore(struct mig_reader *rd, pid_t *ret_pid, struct mig_restore_stats *ret_stats,
-		char *why, size_t whylen)
+int mig_restore(struct mig_reader *rd, pid_t *ret_pid, int *ret_ident,
+		struct mig_restore_stats *ret_stats, char *why, size_t whylen)
 {
+	int ident = -1;
 	struct mig_restore_stats st = { 0 };
 	uint64_t t0 = now_us();
 	struct mig_image *img = NULL;
@@ -225,7 +226,7 @@ int mig_restore(struct mig_reader *rd, pid_t *ret_pid, struct mig_restore_stats 
 		st.pages_us = now_us() - p0;
 	}
 	if (r == 0)
-		r = mig_restore_state(&t, ctl, img, why, whylen);
+		r = mig_restore_state(&t, ctl, img, !st.same_pid, &ident, why, whylen);
 	if (r == 0) {
 		t.deferred |= img->pending;
 		r = mig_tracee_release(&t, NULL);
@@ -239,11 +240,15 @@ int mig_restore(struct mig_reader *rd, pid_t *ret_pid, struct mig_restore_stats 
 	else if (t.memfd >= 0)
 		(void)close(t.memfd);
 	mig_image_free(&img);
-	if (r < 0)
+	if (r < 0) {
+		if (ident >= 0)
+			(void)close(ident);
 		return r;
+	}
 	st.total_us = now_us() - t0;
 	if (ret_stats)
 		*ret_stats = st;
 	*ret_pid = pid;
+	*ret_ident = ident;
 	return 0;
 }

@@ -24,10 +24,14 @@ struct mig_restore_stats {
 };
 
 /* Restores the image read from r. On success *ret_pid is the running process (a child of the
- * caller). On failure nothing is left behind and why says what went wrong (-EPROTONOSUPPORT:
- * format version; -ENOEXEC: CPU or kernel mismatch; -EBADMSG: damaged image; -ESTALE: a mapped
- * file changed since the checkpoint). */
+ * caller). If the image's PID was taken, the process runs under another PID with its identity
+ * calls translated (ident.h): then *ret_ident is the seccomp listener the caller owns and must
+ * serve for as long as the process lives (mig_ident_spawn or mig_ident_serve; until then those
+ * calls block); otherwise *ret_ident is -1. On failure nothing is left behind and why says
+ * what went wrong (-EPROTONOSUPPORT: format version; -ENOEXEC: CPU or kernel mismatch;
+ * -EBADMSG: damaged image; -ESTALE: a mapped file changed since the checkpoint). */
 __attribute__((warn_unused_result)) int mig_restore(struct mig_reader *r, pid_t *ret_pid,
+						    int *ret_ident,
 						    struct mig_restore_stats *ret_stats, char *why,
 						    size_t whylen);
 
@@ -48,6 +52,8 @@ int mig_restore_space(struct mig_tracee *t, uint64_t ctl, const struct mig_image
 /* Streams the page chunks from r into the tracee. */
 int mig_restore_pages(struct mig_tracee *t, const struct mig_image *img, struct mig_reader *r,
 		      uint64_t *ret_bytes, char *why, size_t whylen);
-/* Everything else, then the registers; the tracee is left stopped, ready to be detached. */
-int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img, char *why,
-		      size_t whylen);
+/* Everything else, then the registers; the tracee is left stopped, ready to be detached.
+ * translate: install the identity filter for the image's PID (its listener goes to
+ * *ret_ident, caller owns it); otherwise *ret_ident is left alone. */
+int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img,
+		      int translate, int *ret_ident, char *why, size_t whylen);

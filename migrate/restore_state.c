@@ -3,6 +3,7 @@
  * Order: PR_SET_MM_MAP (brk, stack, args, env, auxv, exe) -> rlimits (from outside, prlimit) ->
  * signal actions, alternate stack, interval timers -> files (reopened by path, moved to their
  * number, seeked) -> cwd, umask, personality, name -> robust list, clear_child_tid -> rseq ->
+ * identity filter if the PID was taken (ident.h; while still privileged) ->
  * credentials (late: dropping them could forbid earlier steps) -> signal mask -> control page
  * unmapped -> xsave and general registers (syscall restart rule applied).
  */
@@ -20,6 +21,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "migrate/ident.h"
 
 struct kmm_map {
 	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
@@ -248,9 +251,10 @@ static int set_registers(struct mig_tracee *t, const struct mig_image *img)
 	return 0;
 }
 
-int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img, char *why,
-		      size_t whylen)
+int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img,
+		      int translate, int *ret_ident, char *why, size_t whylen)
 {
+	int ident = -1;
 	const char *step = "PR_SET_MM_MAP";
 	int r = set_mm(t, ctl, img);
 	for (int i = 0; i < MIG_NRLIMIT && r == 0; i++) {
@@ -273,6 +277,10 @@ int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image
 		step = "umask, personality, robust list, tid address, rseq";
 		r = set_misc(t, ctl, img);
 	}
+	if (r == 0 && translate) { /* before credentials: root needs no no_new_privs */
+		step = "identity filter";
+		r = mig_ident_install(t, ctl + MIG_SCRATCH_OFF, img->hdr.pid, &ident);
+	}
 	if (r == 0) {
 		step = "credentials";
 		r = set_creds(t, img);
@@ -294,7 +302,13 @@ int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image
 		step = "registers";
 		r = set_registers(t, img);
 	}
-	if (r < 0)
+	if (r < 0) {
 		snprintf(why, whylen, "%s: %s", step, strerror(-r));
-	return r;
+		if (ident >= 0)
+			(void)close(ident);
+		return r;
+	}
+	if (ident >= 0)
+		*ret_ident = ident;
+	return 0;
 }

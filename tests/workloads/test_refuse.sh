@@ -1,5 +1,5 @@
 # What cannot move is refused with a reason, and left running untouched: several threads,
-# shared anonymous memory, a socket. omx cantmove lists the same reasons.
+# shared anonymous memory, a socket, seccomp filters. omx cantmove lists the same reasons.
 . "$(dirname "$0")/lib.sh"
 check_refused() { # PID REASON-REGEX
 	local out rc=0
@@ -33,6 +33,17 @@ start_py "import socket, time
 s = socket.socket()
 time.sleep(60)"
 check_refused "$PY" "fd 3 is socket"
+# seccomp: two filters are refused at once; one foreign filter (cantmove cannot tell it from
+# omx's identity filter without stopping the process) is refused at the freeze
+start_wl wl_seccomp 2
+check_refused "$WPID" "seccomp mode 2 with 2 filters"
+start_wl wl_seccomp 1
+rc=0
+out=$("$OMX" checkpoint "$WPID" -o "$T/no.img" 2>&1) || rc=$?
+[ "$rc" = 1 ] && echo "$out" | grep -q "seccomp filter" || fail "foreign filter: $rc $out"
+[ -e "$T/no.img" ] && fail "image written for a foreign filter"
+[ "$(status_field "$WPID" TracerPid)" = 0 ] || fail "$WPID left traced"
+[ "$(status_field "$WPID" State)" = S ] || fail "$WPID left in state $(status_field "$WPID" State)"
 # a movable process says so
 start_wl wl_compute
 out=$("$OMX" cantmove "$WPID") || fail "cantmove of a movable process: $out"

@@ -26,6 +26,7 @@
 
 #define JOIN_BACKOFF_MIN_MS 1000
 #define JOIN_BACKOFF_MAX_MS 8000
+#define PRECONNECT_MAX_MEMBERS 64
 
 /* ---- gossip ops -------------------------------------------------------------------------- */
 
@@ -70,7 +71,10 @@ static void op_event(void *ctx, enum gossip_event_kind kind, const struct gossip
 	switch (kind) {
 	case GOSSIP_EV_JOIN:
 		log_info("node %u (%s, %s) joined", m->id, m->info.name, ep_of(m->info.addr));
-		if (d->mesh && !m->is_self && m->info.addr[0]) {
+		/* small clusters: open the connection now, so the first probe does not wait for a
+		 * handshake; large ones rely on the mesh holding datagrams (and on idle close) */
+		if (d->mesh && d->g && !m->is_self && m->info.addr[0] &&
+		    gossip_member_count(d->g) <= PRECONNECT_MAX_MEMBERS) {
 			int r = gossip_mesh_connect(d->mesh, d->now_ms, m->info.addr);
 			if (r < 0)
 				log_debug("connect %s: %s", m->info.addr, strerror(-r));

@@ -17,10 +17,11 @@
 static void print_stats(const struct mig_capture_stats *s)
 {
 	fprintf(stderr,
-		"freeze_us=%llu state_us=%llu pages_us=%llu rss_bytes=%llu page_bytes=%llu "
+		"freeze_us=%llu state_us=%llu pages_us=%llu scan_us=%llu rss_bytes=%llu page_bytes=%llu "
 		"image_bytes=%llu zero_pages=%llu file_pages=%llu\n",
 		(unsigned long long)s->freeze_us, (unsigned long long)s->state_us,
-		(unsigned long long)s->pages_us, (unsigned long long)s->rss_bytes,
+		(unsigned long long)s->pages_us, (unsigned long long)s->scan_us,
+		(unsigned long long)s->rss_bytes,
 		(unsigned long long)s->page_bytes, (unsigned long long)s->image_bytes,
 		(unsigned long long)s->zero_pages, (unsigned long long)s->file_pages);
 }

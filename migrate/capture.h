@@ -18,6 +18,7 @@ struct mig_capture_stats {
 	uint64_t freeze_us;   /* from the stop until the process runs again (or is killed) */
 	uint64_t state_us;    /* of which: registers and kernel-side state */
 	uint64_t pages_us;    /* of which: memory */
+	uint64_t scan_us;     /* of which: choosing pages (PAGEMAP_SCAN, or pagemap reads) */
 	uint64_t rss_bytes;   /* resident memory of the process at the freeze (pagemap present) */
 	uint64_t page_bytes;  /* page data written */
 	uint64_t image_bytes; /* whole image */

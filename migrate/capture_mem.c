@@ -1,7 +1,10 @@
 /* capture_mem.c - memory regions and the pages worth copying.
  *
- * Regions come from /proc/PID/maps. Pages are chosen with /proc/PID/pagemap (bits: 63 present,
- * 62 swapped, 61 file page or shared anonymous):
+ * Regions come from /proc/PID/maps. Pages are chosen with the PAGEMAP_SCAN ioctl on
+ * /proc/PID/pagemap (Linux >= 6.7: one call returns runs of pages with the same categories,
+ * present/swapped/file/zero-pfn, skipping what is neither present nor swapped), or where it is
+ * missing by reading /proc/PID/pagemap, 8 bytes a page (bits: 63 present, 62 swapped, 61 file
+ * page or shared anonymous):
  *  - private anonymous, heap, stack: present or swapped pages, minus those that read as zero
  *    (the restored region starts zero-filled);
  *  - private file-backed: pages that became anonymous (written to: present and not "file", or
@@ -17,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "migrate/procmaps.h"
@@ -26,6 +31,28 @@
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)
 #define BATCH_PAGES (MIG_PAGES_MAX / MIG_PAGE)
+
+/* PAGEMAP_SCAN (linux/fs.h since 6.7; Debian bookworm's headers predate it) */
+struct mig_page_region {
+	uint64_t start, end, categories;
+};
+struct mig_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define MIG_PAGEMAP_SCAN _IOWR('f', 16, struct mig_pm_scan_arg)
+#define PAGE_IS_FILE (1ull << 2)
+#define PAGE_IS_PRESENT (1ull << 3)
+#define PAGE_IS_SWAPPED (1ull << 4)
+#define PAGE_IS_PFNZERO (1ull << 5)
+#define SCAN_VEC 1024
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static int region_from_map(const struct mig_map *m, struct mig_region *r, char *why,
 			   size_t whylen)
@@ -120,8 +147,10 @@ struct dumper {
 	struct mig_writer *w;
 	struct mig_capture_stats *stats;
 	int pagemap;
+	int scan; /* 1: PAGEMAP_SCAN works; 0: not known yet; -1: read pagemap instead */
 	uint8_t *buf; /* BATCH_PAGES pages */
 	uint64_t pm[BATCH_PAGES];
+	struct mig_page_region vec[SCAN_VEC];
 };
 
 /* Copies pages [addr, addr + npages) (all wanted), skipping zero pages if anon. */
@@ -162,14 +191,78 @@ static int want_page(uint64_t pm, const struct mig_region *reg, struct mig_captu
 	return 0;
 }
 
-static int dump_region(struct dumper *d, const struct mig_region *reg)
+/* One run of pages that PAGEMAP_SCAN reported with the same categories. */
+static int scan_run(struct dumper *d, const struct mig_region *reg,
+		    const struct mig_page_region *pr)
+{
+	uint64_t c = pr->categories, npages = (pr->end - pr->start) / MIG_PAGE;
+	int anon = reg->kind != MIG_REG_FILE, want;
+	if (c & PAGE_IS_PRESENT)
+		d->stats->rss_bytes += npages * MIG_PAGE;
+	if (anon) {
+		want = !(c & PAGE_IS_PFNZERO); /* the shared zero page: reads as zero */
+		if (!want)
+			d->stats->zero_pages += npages;
+	} else {
+		want = (c & PAGE_IS_SWAPPED) || ((c & PAGE_IS_PRESENT) && !(c & PAGE_IS_FILE));
+		if (!want && (c & PAGE_IS_PRESENT))
+			d->stats->file_pages += npages;
+	}
+	for (uint64_t a = pr->start; want && a < pr->end; a += BATCH_PAGES * MIG_PAGE) {
+		uint64_t n = (pr->end - a) / MIG_PAGE;
+		int r = dump_run(d, a, n > BATCH_PAGES ? BATCH_PAGES : n, anon);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Returns 0, -ENOTTY if the kernel has no PAGEMAP_SCAN (nothing done then), or an error. */
+static int dump_region_scan(struct dumper *d, const struct mig_region *reg)
+{
+	uint64_t start = reg->start;
+	while (start < reg->end) {
+		struct mig_pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = start,
+			.end = reg->end,
+			.vec = (uint64_t)(uintptr_t)d->vec,
+			.vec_len = SCAN_VEC,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
+				       PAGE_IS_PFNZERO,
+		};
+		uint64_t t0 = now_us();
+		long n = ioctl(d->pagemap, MIG_PAGEMAP_SCAN, &a);
+		d->stats->scan_us += now_us() - t0;
+		if (n < 0) {
+			if (d->scan == 0 && (errno == ENOTTY || errno == EINVAL))
+				return -ENOTTY;
+			return -errno;
+		}
+		d->scan = 1;
+		for (long i = 0; i < n; i++) {
+			int r = scan_run(d, reg, &d->vec[i]);
+			if (r < 0)
+				return r;
+		}
+		if (a.walk_end <= start || a.walk_end > reg->end)
+			return -EIO;
+		start = a.walk_end;
+	}
+	return 0;
+}
+
+static int dump_region_pagemap(struct dumper *d, const struct mig_region *reg)
 {
 	int anon = reg->kind != MIG_REG_FILE;
 	for (uint64_t a = reg->start; a < reg->end; a += BATCH_PAGES * MIG_PAGE) {
 		size_t n = (reg->end - a) / MIG_PAGE;
 		if (n > BATCH_PAGES)
 			n = BATCH_PAGES;
+		uint64_t t0 = now_us();
 		ssize_t k = pread(d->pagemap, d->pm, n * 8, (off_t)(a / MIG_PAGE * 8));
+		d->stats->scan_us += now_us() - t0;
 		if (k != (ssize_t)(n * 8))
 			return k < 0 ? -errno : -EIO;
 		size_t i = 0;
@@ -191,25 +284,41 @@ static int dump_region(struct dumper *d, const struct mig_region *reg)
 	return 0;
 }
 
+static int dump_region(struct dumper *d, const struct mig_region *reg)
+{
+	if (d->scan >= 0) {
+		int r = dump_region_scan(d, reg);
+		if (r != -ENOTTY)
+			return r;
+		d->scan = -1;
+	}
+	return dump_region_pagemap(d, reg);
+}
+
 int mig_capture_pages(struct mig_tracee *t, const struct mig_image *img, struct mig_writer *w,
 		      struct mig_capture_stats *stats)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	struct dumper d = { .t = t, .w = w, .stats = stats };
-	d.pagemap = open(path, O_RDONLY | O_CLOEXEC);
-	if (d.pagemap < 0)
-		return -errno;
-	d.buf = malloc(MIG_PAGES_MAX);
-	int r = d.buf ? 0 : -ENOMEM;
+	struct dumper *d = calloc(1, sizeof(*d)); /* ~32 KiB of pagemap and scan buffers */
+	if (!d)
+		return -ENOMEM;
+	*d = (struct dumper){ .t = t, .w = w, .stats = stats };
+	d->pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	int r = d->pagemap < 0 ? -errno : 0;
+	d->buf = r == 0 ? malloc(MIG_PAGES_MAX) : NULL;
+	if (r == 0 && !d->buf)
+		r = -ENOMEM;
 	for (size_t i = 0; i < img->n_regions && r == 0; i++) {
 		const struct mig_region *reg = &img->regions[i];
 		if (reg->kind == MIG_REG_VVAR || reg->kind == MIG_REG_VVAR_VCLOCK ||
 		    reg->kind == MIG_REG_VDSO || reg->shared)
 			continue;
-		r = dump_region(&d, reg);
+		r = dump_region(d, reg);
 	}
-	free(d.buf);
-	(void)close(d.pagemap);
+	free(d->buf);
+	if (d->pagemap >= 0)
+		(void)close(d->pagemap);
+	free(d);
 	return r;
 }

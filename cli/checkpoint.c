@@ -1,8 +1,9 @@
-/* checkpoint.c - `omx checkpoint PID -o FILE [--leave-running|--kill] [--stats]`.
+/* checkpoint.c - `omx checkpoint PID -o FILE [--leave-running|--kill] [--compress] [--stats]`.
  *
  * Freezes PID, writes its image and lets it run on (default) or kills it. The image is written
  * to FILE.part and renamed over FILE only once complete, so FILE is never a partial image;
- * "-o -" streams it to stdout. Refused processes are left untouched, with the reasons printed. */
+ * "-o -" streams it to stdout. --compress deflates page chunks (zlib level 1: fast; zero pages
+ * are skipped anyway). Refused processes are left untouched, with the reasons printed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ int checkpoint_main(int argc, char **argv)
 	}
 	const char *out = NULL;
 	long pid = 0;
-	int stats = 0;
+	int stats = 0, compress = 0;
 	enum mig_after after = MIG_AFTER_LEAVE;
 	for (int i = 1; i < argc; i++) {
 		char *end;
@@ -46,6 +47,8 @@ int checkpoint_main(int argc, char **argv)
 			after = MIG_AFTER_KILL;
 		else if (strcmp(argv[i], "--stats") == 0)
 			stats = 1;
+		else if (strcmp(argv[i], "--compress") == 0)
+			compress = 1;
 		else if (!pid && (pid = strtol(argv[i], &end, 10)) > 0 && !*end)
 			continue;
 		else
@@ -68,10 +71,11 @@ int checkpoint_main(int argc, char **argv)
 			return OMX_EXIT_ERROR;
 		}
 	}
-	struct mig_writer w = { .sink = mig_sink_fd, .ctx = &fd };
+	struct mig_writer w = { .sink = mig_sink_fd, .ctx = &fd, .compress = compress };
 	struct mig_capture_stats st;
 	char why[1024] = "";
 	int r = mig_capture((pid_t)pid, after, &w, &st, why, sizeof(why));
+	mig_writer_release(&w);
 	if (fd != STDOUT_FILENO) {
 		if (r == 0 && fsync(fd) < 0)
 			r = -errno;

@@ -42,10 +42,11 @@ static const struct subcommand subcommands[] = {
 	  "Show the local node: id, name, address, state (idle, joining, alive, leaving, ...),\n"
 	  "cluster id, member counts, uptime and every counter (traffic, dropped inputs by reason,\n"
 	  "handshake failures, control socket refusals)." },
-	{ "checkpoint", checkpoint_main, "checkpoint PID -o FILE [--leave-running|--kill] [--stats]",
+	{ "checkpoint", checkpoint_main,
+	  "checkpoint PID -o FILE [--leave-running|--kill] [--compress] [--stats]",
 	  "Freeze process PID, write its image to FILE ('-': stdout), then let it run on (default)\n"
-	  "or kill it. Refused processes (see cantmove) are left untouched. --stats prints timings\n"
-	  "and sizes on stderr." },
+	  "or kill it. Refused processes (see cantmove) are left untouched. --compress deflates\n"
+	  "the pages (zlib). --stats prints timings and sizes on stderr." },
 	{ "restore", restore_main, "restore FILE [--detach] [--stats]",
 	  "Bring the process of image FILE ('-': stdin) back to life here, as a child of this\n"
 	  "command, with its original PID if free. Stays in the foreground and exits with the\n"

@@ -10,6 +10,7 @@ PKGS=(
 	libcmocka-dev
 	iproute2 nftables procps psmisc util-linux jq
 	python3 bc gzip coreutils sqlite3 make tar
+	zlib1g-dev
 )
 
 missing=()

@@ -139,9 +139,14 @@ typedef int (*mig_sink_fn)(void *ctx, const void *buf, size_t len);
 struct mig_writer {
 	mig_sink_fn sink;
 	void *ctx;
-	uint64_t chunks, page_bytes; /* page chunks and bytes written so far */
+	int compress;                /* zlib level (1-9) for page chunks; 0: raw pages */
+	uint64_t chunks, page_bytes; /* page chunks and (uncompressed) bytes written so far */
 	uint64_t total_bytes;        /* everything written, magic included */
+	uint8_t *zbuf;               /* owned: compression buffer (mig_writer_release) */
 };
+
+/* Releases the writer's buffer (not the sink). */
+void mig_writer_release(struct mig_writer *w);
 
 /* A sink writing to a file descriptor (ctx is a pointer to the int fd). */
 int mig_sink_fd(void *ctx, const void *buf, size_t len);
@@ -149,7 +154,8 @@ int mig_sink_fd(void *ctx, const void *buf, size_t len);
 /* Writes the magic, the header chunk and the process chunk. Returns 0 or negative errno. */
 __attribute__((warn_unused_result)) int mig_write_begin(struct mig_writer *w,
 							const struct mig_image *img);
-/* One page chunk: len a multiple of MIG_PAGE, at most MIG_PAGES_MAX. 0 or negative errno. */
+/* One page chunk: len a multiple of MIG_PAGE, at most MIG_PAGES_MAX. With w->compress, stored
+ * deflated unless that does not make it smaller. 0 or negative errno. */
 __attribute__((warn_unused_result)) int mig_write_pages(struct mig_writer *w, uint64_t addr,
 							const void *data, size_t len);
 /* The end chunk. 0 or negative errno. */
@@ -165,6 +171,7 @@ struct mig_reader {
 	void *ctx;
 	uint8_t *buf; /* owned: the current chunk */
 	size_t cap;
+	uint8_t *zbuf; /* owned: the pages of a compressed chunk, inflated */
 	uint64_t chunks, page_bytes;
 	int state; /* internal: which chunk comes next */
 };

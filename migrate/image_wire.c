@@ -6,6 +6,9 @@
  * of the pages and one write. The reader holds one chunk at a time; every page chunk carries a
  * checksum, and the end chunk counts the page chunks and bytes, so truncation and corruption are
  * caught. Everything decoded is validated (mig_image_validate) before a caller sees it.
+ * With compression (writer's `compress` level), a page chunk carries its pages deflated by zlib
+ * when that makes it smaller; the checksum is always of the pages themselves, and a reader
+ * inflates into a buffer of exactly the announced size (never more than MIG_PAGES_MAX).
  */
 #include "migrate/image.h"
 
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "proto/image.pb-c.h"
 
@@ -338,6 +342,19 @@ int mig_write_pages(struct mig_writer *w, uint64_t addr, const void *data, size_
 	p.data.data = (uint8_t *)data;
 	p.data.len = len;
 	p.checksum = mig_checksum(data, len);
+	if (w->compress) {
+		uLongf zlen = compressBound(MIG_PAGES_MAX);
+		if (!w->zbuf && !(w->zbuf = malloc(zlen)))
+			return -ENOMEM;
+		if (compress2(w->zbuf, &zlen, data, len, w->compress) != Z_OK)
+			return -EIO;
+		if (zlen < len) {
+			p.encoding = 1;
+			p.raw_len = (uint32_t)len;
+			p.data.data = w->zbuf;
+			p.data.len = zlen;
+		}
+	}
 	Omx__ImgChunk c = OMX__IMG_CHUNK__INIT;
 	c.body_case = OMX__IMG_CHUNK__BODY_PAGES;
 	c.pages = &p;
@@ -358,6 +375,12 @@ int mig_write_end(struct mig_writer *w)
 	c.body_case = OMX__IMG_CHUNK__BODY_END;
 	c.end = &e;
 	return write_chunk(w, &c);
+}
+
+void mig_writer_release(struct mig_writer *w)
+{
+	free(w->zbuf);
+	w->zbuf = NULL;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -654,6 +677,28 @@ int mig_read_begin(struct mig_reader *r, struct mig_image **ret_img)
 	return 0;
 }
 
+/* The pages of a page chunk: its data, or (encoding 1) that data inflated into r->zbuf, which
+ * must come out at exactly raw_len bytes. */
+static int page_data(struct mig_reader *r, const Omx__ImgPages *p, const uint8_t **ret_data,
+		     size_t *ret_len)
+{
+	if (p->encoding == 0) {
+		*ret_data = p->data.data;
+		*ret_len = p->data.len;
+		return 0;
+	}
+	if (p->encoding != 1 || p->raw_len == 0 || p->raw_len > MIG_PAGES_MAX)
+		return -EBADMSG;
+	if (!r->zbuf && !(r->zbuf = malloc(MIG_PAGES_MAX)))
+		return -ENOMEM;
+	uLongf out = p->raw_len;
+	if (uncompress(r->zbuf, &out, p->data.data, p->data.len) != Z_OK || out != p->raw_len)
+		return -EBADMSG;
+	*ret_data = r->zbuf;
+	*ret_len = out;
+	return 0;
+}
+
 int mig_read_pages(struct mig_reader *r, uint64_t *ret_addr, const uint8_t **ret_data,
 		   size_t *ret_len)
 {
@@ -673,23 +718,30 @@ int mig_read_pages(struct mig_reader *r, uint64_t *ret_addr, const uint8_t **ret
 			r->state = RS_DONE;
 		return e;
 	}
+	const uint8_t *data;
+	size_t len;
+	e = c->body_case == OMX__IMG_CHUNK__BODY_PAGES ? page_data(r, c->pages, &data, &len)
+						       : -EBADMSG;
 	const Omx__ImgPages *p = c->pages;
-	if (c->body_case != OMX__IMG_CHUNK__BODY_PAGES || p->data.len == 0 ||
-	    p->data.len > MIG_PAGES_MAX || p->data.len % MIG_PAGE || p->addr % MIG_PAGE ||
-	    p->addr + p->data.len < p->addr || mig_checksum(p->data.data, p->data.len) != p->checksum) {
+	if (e == 0 && (len == 0 || len > MIG_PAGES_MAX || len % MIG_PAGE || p->addr % MIG_PAGE ||
+		       p->addr + len < p->addr || mig_checksum(data, len) != p->checksum))
+		e = -EBADMSG;
+	if (e < 0) {
 		omx__img_chunk__free_unpacked(c, NULL);
-		return -EBADMSG;
+		return e;
 	}
-	/* The unpacked data lives inside c; move it into the reader's buffer (which c no longer
-	 * needs) so the caller's pointer stays valid after c is freed. */
-	size_t len = p->data.len;
+	/* Raw data lives inside c; move it into the reader's buffer (which c no longer needs) so
+	 * the caller's pointer stays valid after c is freed. Inflated data is in r->zbuf. */
 	uint64_t addr = p->addr;
-	memmove(r->buf, p->data.data, len);
+	if (data != r->zbuf) {
+		memmove(r->buf, data, len);
+		data = r->buf;
+	}
 	omx__img_chunk__free_unpacked(c, NULL);
 	r->chunks++;
 	r->page_bytes += len;
 	*ret_addr = addr;
-	*ret_data = r->buf;
+	*ret_data = data;
 	*ret_len = len;
 	return 1;
 }
@@ -697,6 +749,8 @@ int mig_read_pages(struct mig_reader *r, uint64_t *ret_addr, const uint8_t **ret
 void mig_reader_release(struct mig_reader *r)
 {
 	free(r->buf);
+	free(r->zbuf);
 	r->buf = NULL;
+	r->zbuf = NULL;
 	r->cap = 0;
 }

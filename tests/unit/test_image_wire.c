@@ -1,5 +1,6 @@
-/* test_image_wire.c - migration image round trip and rejection of damaged images.
- * With "--write-seed FILE" it writes its sample image there (the fuzz seed corpus). */
+/* test_image_wire.c - migration image round trip (plain and compressed) and rejection of
+ * damaged images. With "--write-seed FILE" (or "--write-seed-z FILE": compressed) it writes its
+ * sample image there (the fuzz seed corpus). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,9 +78,9 @@ static struct mig_image *sample(void)
 	return img;
 }
 
-static void encode(const struct mig_image *img, struct membuf *out)
+static void encode_z(const struct mig_image *img, struct membuf *out, int compress)
 {
-	struct mig_writer w = { .sink = sink_mem, .ctx = out };
+	struct mig_writer w = { .sink = sink_mem, .ctx = out, .compress = compress };
 	assert_int_equal(mig_write_begin(&w, img), 0);
 	uint8_t pages[2 * 4096];
 	for (size_t i = 0; i < sizeof(pages); i++)
@@ -88,6 +89,12 @@ static void encode(const struct mig_image *img, struct membuf *out)
 	assert_int_equal(mig_write_pages(&w, 0x603000, pages, 4096), 0);
 	assert_int_equal(mig_write_end(&w), 0);
 	assert_int_equal(w.total_bytes, out->len);
+	mig_writer_release(&w);
+}
+
+static void encode(const struct mig_image *img, struct membuf *out)
+{
+	encode_z(img, out, 0);
 }
 
 static int decode_all(const uint8_t *data, size_t len, struct mig_image **ret, int *npages)
@@ -197,6 +204,45 @@ static void test_version_and_validation(void **state)
 	mig_image_free(&img);
 }
 
+static void test_compressed(void **state)
+{
+	(void)state;
+	struct mig_image *img = sample(), *back = NULL;
+	struct membuf raw = { 0 }, z = { 0 };
+	encode(img, &raw);
+	encode_z(img, &z, 1);
+	assert_true(z.len < raw.len - 4096); /* the sample pages are periodic */
+	int npages;
+	assert_int_equal(decode_all(z.data, z.len, &back, &npages), 0);
+	assert_int_equal(npages, 3);
+	mig_image_free(&back);
+	/* same pages out as in */
+	struct mig_memsrc src = { .data = z.data, .len = z.len };
+	struct mig_reader r = { .source = mig_source_mem, .ctx = &src };
+	assert_int_equal(mig_read_begin(&r, &back), 0);
+	uint64_t a;
+	const uint8_t *d;
+	size_t l;
+	assert_int_equal(mig_read_pages(&r, &a, &d, &l), 1);
+	assert_int_equal(a, 0x600000);
+	assert_int_equal(l, 2 * 4096);
+	for (size_t i = 0; i < l; i++)
+		assert_int_equal(d[i], (uint8_t)(i * 7));
+	mig_reader_release(&r);
+	mig_image_free(&back);
+	/* any flipped byte after the process chunk is refused */
+	uint8_t *copy = malloc(z.len);
+	for (size_t off = z.len - 1; off > z.len - 120; off -= 7) {
+		memcpy(copy, z.data, z.len);
+		copy[off] ^= 0x5a;
+		assert_int_not_equal(decode_all(copy, z.len, &back, &npages), 0);
+	}
+	free(copy);
+	free(raw.data);
+	free(z.data);
+	mig_image_free(&img);
+}
+
 static void test_checksum(void **state)
 {
 	(void)state;
@@ -209,10 +255,11 @@ static void test_checksum(void **state)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "--write-seed") == 0) {
+	if (argc == 3 && (strcmp(argv[1], "--write-seed") == 0 ||
+			  strcmp(argv[1], "--write-seed-z") == 0)) {
 		struct mig_image *img = sample();
 		struct membuf m = { 0 };
-		encode(img, &m);
+		encode_z(img, &m, argv[1][12] == '-' ? 1 : 0);
 		FILE *f = fopen(argv[2], "wb");
 		if (!f || fwrite(m.data, 1, m.len, f) != m.len || fclose(f) != 0)
 			return 1;
@@ -224,6 +271,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_truncated_and_corrupt),
 		cmocka_unit_test(test_version_and_validation),
+		cmocka_unit_test(test_compressed),
 		cmocka_unit_test(test_checksum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A 4+4 partition (nft drop rules inside the namespaces): each side sees the other side as
 # dead or suspect and itself alive; after healing, one all-alive view of 8 nodes.
-# The partition lasts well under the LAN profile's dead_reclaim period (members declared dead are
-# still remembered, and probed again, when it heals). A partition longer than that is not covered:
+# The partition lasts well under the LAN profile's dead_reclaim period (5 min), so each side still
+# knows the other's members (as dead) when it heals. A partition longer than that is not covered:
 # omxd re-contacts its seeds only while it has no live peer, so two halves that have forgotten
 # each other would stay apart.
 source "$(dirname "$0")/lib.sh"

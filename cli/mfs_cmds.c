@@ -18,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK OMFS_MAX_IO
+/* I/O size per request: the transport's limit (env->io_size), at most one oMFS request */
+static size_t chunk_of(const struct mfs_env *env)
+{
+	return env->io_size && env->io_size < OMFS_MAX_IO ? env->io_size : OMFS_MAX_IO;
+}
 
 int mfs_parse_path(const struct mfs_env *env, const char *arg, uint32_t *ret_node,
 		   char *ret_path, size_t size)
@@ -341,12 +345,13 @@ static int x_stat(const struct mfs_env *env, const char *arg, struct omfs_attr *
 static int copy_stream(const struct mfs_env *env, const char *cmd, struct xfile *in,
 		       const char *inname, struct xfile *out, const char *outname)
 {
-	char *buf = malloc(CHUNK);
+	size_t chunk = chunk_of(env);
+	char *buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
 	int rc = 0;
 	for (;;) {
-		long n = x_read(in, buf, CHUNK);
+		long n = x_read(in, buf, chunk);
 		if (n < 0) {
 			fprintf(env->err, "omx %s: %s: %s\n", cmd, inname, strerror((int)-n));
 			rc = (int)n;

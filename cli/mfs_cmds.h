@@ -6,9 +6,9 @@
  * on either side. Output and exit codes follow the coreutils namesakes (ls: 2 when an operand
  * cannot be accessed; the others: 1 on any failure).
  *
- * Not registered in cli/omx.c yet: omx needs a transport to reach nodes first. Wiring, once it
- * exists:  static int ls_main(int argc, char **argv) { struct mfs_env env = {...};
- *          return mfs_ls_main(&env, argc, argv); }   (argv[0] is the subcommand name)
+ * Registered in cli/omx.c, whose transport carries each request through the local omxd's control
+ * socket (CONTROL_OP_OMFS); tests/omfs/omfs_cmd.c runs the same code over the loopback transport.
+ * argv[0] is the subcommand name.
  */
 #pragma once
 #include <stdint.h>
@@ -21,6 +21,7 @@ struct mfs_env {
 	uint32_t self;		    /* this node's id (/mfs/here, /mfs/home) */
 	struct omfs_cred cred;	    /* the caller's credentials (omfs_cred_self) */
 	FILE *out, *err;
+	size_t io_size;		    /* bytes per read/write request; 0 = OMFS_MAX_IO */
 };
 
 int mfs_ls_main(const struct mfs_env *env, int argc, char **argv);

@@ -4,13 +4,134 @@
  *
  * Exit codes: 0 ok, 1 error, 2 usage. Errors go to stderr prefixed "omx: ".
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/mfs_cmds.h"
 #include "cli/migrate_cmds.h"
 #include "cli/subcommands.h"
+
+/* ---- omx ls|cat|cp|stat|rm|mkdir: oMFS requests through the local omxd ---------------------
+ * The transport hands each encoded oMFS request to omxd on the control socket (CONTROL_OP_OMFS);
+ * omxd serves it itself or forwards it over the mesh to the node, and returns the encoded reply.
+ * Requests stay under CONTROL_OMFS_MAX, so reads and writes go in 64 KiB pieces. */
+
+#define MFS_IO_SIZE	    (64 * 1024)
+#define MFS_CALL_TIMEOUT_MS 60000 /* omxd answers first: its own timeout is 8 s */
+
+struct ctl_transport {
+	bool reported; /* the daemon-level failure was already explained on stderr */
+};
+
+static int ctl_request(void *ctx, uint32_t node, const uint8_t *req, size_t len,
+		       uint8_t **ret_resp, size_t *ret_len)
+{
+	struct ctl_transport *t = ctx;
+	if (len > CONTROL_OMFS_MAX)
+		return -EMSGSIZE;
+	struct control_request *cr = calloc(1, sizeof(*cr));
+	struct control_reply *rep = calloc(1, sizeof(*rep));
+	int r = -ENOMEM;
+	if (!cr || !rep)
+		goto out;
+	struct omfs_cred cred;
+	omfs_cred_self(&cred);
+	cr->op = CONTROL_OP_OMFS;
+	cr->node = node;
+	cr->uid = cred.uid;
+	cr->gid = cred.gid;
+	cr->ngroups = cred.ngroups < CONTROL_GROUPS_MAX ? cred.ngroups : CONTROL_GROUPS_MAX;
+	memcpy(cr->groups, cred.groups, cr->ngroups * sizeof(cr->groups[0]));
+	memcpy(cr->omfs, req, len);
+	cr->omfs_len = len;
+	r = control_call(omx_state_dir(), cr, MFS_CALL_TIMEOUT_MS, rep);
+	if (r < 0) {
+		if (!t->reported)
+			fprintf(stderr, "omx: cannot reach omxd at %s: %s\n", omx_state_dir(),
+				strerror(-r));
+		t->reported = true;
+		r = -ENOTCONN;
+		goto out;
+	}
+	if (rep->error < 0) {
+		r = rep->error;
+		goto out;
+	}
+	*ret_resp = malloc(rep->omfs_len ? rep->omfs_len : 1);
+	if (!*ret_resp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(*ret_resp, rep->omfs, rep->omfs_len);
+	*ret_len = rep->omfs_len;
+	r = 0;
+out:
+	free(cr);
+	free(rep);
+	return r;
+}
+
+static int mfs_run(int (*fn)(const struct mfs_env *, int, char **), int argc, char **argv)
+{
+	if (omx_wants_help(argc, argv)) {
+		omx_subcommand_help(argv[0], true);
+		return OMX_EXIT_OK;
+	}
+	struct control_reply *rep = calloc(1, sizeof(*rep));
+	if (!rep) {
+		fprintf(stderr, "omx: out of memory\n");
+		return OMX_EXIT_ERROR;
+	}
+	struct control_request st = { .op = CONTROL_OP_STATUS };
+	int rc = omx_call(&st, 5000, rep); /* this node's id: /mfs/here, /mfs/home */
+	uint32_t self = rep->status.node_id;
+	free(rep);
+	if (rc != OMX_EXIT_OK)
+		return rc;
+	struct ctl_transport ct = { 0 };
+	struct omfs_transport t = { .request = ctl_request, .ctx = &ct };
+	struct omfs_client *client = NULL;
+	if (omfs_client_new(&t, &client) < 0) {
+		fprintf(stderr, "omx: out of memory\n");
+		return OMX_EXIT_ERROR;
+	}
+	struct mfs_env env = {
+		.client = client, .self = self, .out = stdout, .err = stderr, .io_size = MFS_IO_SIZE
+	};
+	omfs_cred_self(&env.cred);
+	rc = fn(&env, argc, argv);
+	fflush(stdout);
+	omfs_client_free(&client);
+	return rc;
+}
+
+static int ls_main(int argc, char **argv)
+{
+	return mfs_run(mfs_ls_main, argc, argv);
+}
+static int cat_main(int argc, char **argv)
+{
+	return mfs_run(mfs_cat_main, argc, argv);
+}
+static int cp_main(int argc, char **argv)
+{
+	return mfs_run(mfs_cp_main, argc, argv);
+}
+static int stat_main(int argc, char **argv)
+{
+	return mfs_run(mfs_stat_main, argc, argv);
+}
+static int rm_main(int argc, char **argv)
+{
+	return mfs_run(mfs_rm_main, argc, argv);
+}
+static int mkdir_main(int argc, char **argv)
+{
+	return mfs_run(mfs_mkdir_main, argc, argv);
+}
 
 struct subcommand {
 	const char *name;
@@ -54,6 +175,22 @@ static const struct subcommand subcommands[] = {
 	{ "cantmove", cantmove_main, "cantmove PID",
 	  "Print why process PID cannot be checkpointed, one reason a line (exit 1), or that it\n"
 	  "can move (exit 0). Reads /proc only." },
+	{ "ls", ls_main, "ls [-l] [-a] [-d] [-1] /mfs/NODE/PATH...",
+	  "List a directory (or name a file) on node NODE without a FUSE mount, through the local\n"
+	  "omxd and the mesh: one name per line, -l the long form of ls -l, -a dot files too, -d\n"
+	  "the directory itself. NODE is a node id, 'here' or 'home'. Exit 2 when an operand cannot\n"
+	  "be accessed, as ls." },
+	{ "cat", cat_main, "cat PATH...",
+	  "Write files to stdout; each PATH is /mfs/NODE/path or a local file." },
+	{ "cp", cp_main, "cp SOURCE DEST",
+	  "Copy one file; either side may be /mfs/NODE/path or local. The mode is kept; DEST may be\n"
+	  "an existing directory." },
+	{ "stat", stat_main, "stat /mfs/NODE/PATH...",
+	  "Print a file's status in the format of stat(1) (no birth time)." },
+	{ "rm", rm_main, "rm [-f] /mfs/NODE/PATH...",
+	  "Remove files (not directories); -f ignores missing ones." },
+	{ "mkdir", mkdir_main, "mkdir [-p] [-m MODE] /mfs/NODE/PATH...",
+	  "Create directories; -p parents too, no error if existing." },
 	{ "version", version_main, "version", "Print the omx version." },
 	{ "help", help_main, "help [SUBCOMMAND]", "Show the list of subcommands, or one's help." },
 };

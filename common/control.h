@@ -5,6 +5,10 @@
  * in common/control_wire.c; everything else sees the C structs below. The daemon admits only
  * root and its own uid (SO_PEERCRED). A request that does not decode gets an error reply.
  *
+ * OMFS carries one encoded oMFS request to a node and its encoded response back; omxd forwards it
+ * over the mesh or serves it itself. The daemon sets the request's credentials: a non-root
+ * caller's come from SO_PEERCRED/SO_PEERGROUPS, never from the message.
+ *
  * NODES is paged (offset, up to CONTROL_NODES_PER_REPLY per reply) so a reply stays well under
  * CONTROL_MSG_MAX whatever the cluster size.
  */
@@ -24,12 +28,15 @@
 #define CONTROL_KERNEL_MAX	65
 #define CONTROL_COUNTERS_MAX	64
 #define CONTROL_COUNTER_NAME_MAX 32
+#define CONTROL_OMFS_MAX	(120 * 1024) /* encoded oMFS request or response (OMFS) */
+#define CONTROL_GROUPS_MAX	64
 
 enum control_op {
 	CONTROL_OP_JOIN = 1,
 	CONTROL_OP_LEAVE = 2,
 	CONTROL_OP_NODES = 3,
 	CONTROL_OP_STATUS = 4,
+	CONTROL_OP_OMFS = 5, /* oMFS pass-through: omx ls/cat/cp/... without a FUSE mount */
 };
 
 struct control_request {
@@ -37,6 +44,12 @@ struct control_request {
 	char cluster_key[CONTROL_KEY_MAX]; /* JOIN; secret material: wipe after use */
 	uint32_t timeout_ms;		    /* JOIN */
 	uint32_t offset;		    /* NODES */
+	/* OMFS: target node, the caller's credentials (trusted from root callers only), request */
+	uint32_t node;
+	uint32_t uid, gid, ngroups;
+	uint32_t groups[CONTROL_GROUPS_MAX];
+	size_t omfs_len;
+	uint8_t omfs[CONTROL_OMFS_MAX];
 };
 
 struct control_node {
@@ -82,6 +95,8 @@ struct control_reply {
 	uint32_t total;
 	bool has_status; /* STATUS */
 	struct control_status status;
+	size_t omfs_len; /* OMFS: the encoded response */
+	uint8_t omfs[CONTROL_OMFS_MAX];
 };
 
 /* Pack into buf; returns the length or -EMSGSIZE if cap is too small. */

@@ -30,6 +30,19 @@ int control_request_pack(const struct control_request *req, uint8_t *buf, size_t
 	m.cluster_key = (char *)req->cluster_key;
 	m.timeout_ms = req->timeout_ms;
 	m.offset = req->offset;
+	uint32_t groups[CONTROL_GROUPS_MAX];
+	if (req->op == CONTROL_OP_OMFS) {
+		if (req->omfs_len > CONTROL_OMFS_MAX || req->ngroups > CONTROL_GROUPS_MAX)
+			return -EMSGSIZE;
+		m.node = req->node;
+		m.uid = req->uid;
+		m.gid = req->gid;
+		memcpy(groups, req->groups, req->ngroups * sizeof(groups[0]));
+		m.n_groups = req->ngroups;
+		m.groups = groups;
+		m.omfs.data = (uint8_t *)req->omfs;
+		m.omfs.len = req->omfs_len;
+	}
 	size_t n = omx__ctl_request__get_packed_size(&m);
 	if (n > cap || n > CONTROL_MSG_MAX)
 		return -EMSGSIZE;
@@ -46,7 +59,9 @@ int control_request_unpack(const uint8_t *buf, size_t len, struct control_reques
 	int r = 0;
 	if (m->version != CONTROL_VERSION)
 		r = -EPROTONOSUPPORT;
-	else if (m->op < CONTROL_OP_JOIN || m->op > CONTROL_OP_STATUS)
+	else if (m->op < CONTROL_OP_JOIN || m->op > CONTROL_OP_OMFS)
+		r = -EINVAL;
+	else if (m->omfs.len > CONTROL_OMFS_MAX || m->n_groups > CONTROL_GROUPS_MAX)
 		r = -EINVAL;
 	else if (strnlen(m->cluster_key, CONTROL_KEY_MAX) >= CONTROL_KEY_MAX)
 		r = -EINVAL;
@@ -55,6 +70,14 @@ int control_request_unpack(const uint8_t *buf, size_t len, struct control_reques
 		r = copy_str(ret->cluster_key, sizeof(ret->cluster_key), m->cluster_key);
 		ret->timeout_ms = m->timeout_ms;
 		ret->offset = m->offset;
+		ret->node = m->node;
+		ret->uid = m->uid;
+		ret->gid = m->gid;
+		ret->ngroups = (uint32_t)m->n_groups;
+		memcpy(ret->groups, m->groups, m->n_groups * sizeof(ret->groups[0]));
+		ret->omfs_len = m->omfs.len;
+		if (m->omfs.len)
+			memcpy(ret->omfs, m->omfs.data, m->omfs.len);
 	}
 	if (m->cluster_key)
 		memset(m->cluster_key, 0, strlen(m->cluster_key)); /* secret material */
@@ -160,6 +183,10 @@ int control_reply_pack(const struct control_reply *rep, uint8_t *buf, size_t cap
 		st.counters = ctrp;
 		m.status = &st;
 	}
+	if (rep->omfs_len > CONTROL_OMFS_MAX)
+		return -EMSGSIZE;
+	m.omfs.data = (uint8_t *)rep->omfs;
+	m.omfs.len = rep->omfs_len;
 	size_t n = omx__ctl_reply__get_packed_size(&m);
 	if (n > cap || n > CONTROL_MSG_MAX)
 		return -EMSGSIZE;
@@ -203,7 +230,8 @@ int control_reply_unpack(const uint8_t *buf, size_t len, struct control_reply *r
 	int r = 0;
 	if (m->version != CONTROL_VERSION)
 		r = -EPROTONOSUPPORT;
-	else if (m->n_nodes > CONTROL_NODES_PER_REPLY || m->error > 0)
+	else if (m->n_nodes > CONTROL_NODES_PER_REPLY || m->error > 0 ||
+		 m->omfs.len > CONTROL_OMFS_MAX)
 		r = -EINVAL;
 	if (r == 0) {
 		ret->error = m->error;
@@ -217,6 +245,9 @@ int control_reply_unpack(const uint8_t *buf, size_t len, struct control_reply *r
 		ret->has_status = m->status != NULL;
 		if (m->status)
 			r = status_from_msg(m->status, &ret->status);
+		ret->omfs_len = m->omfs.len;
+		if (m->omfs.len)
+			memcpy(ret->omfs, m->omfs.data, m->omfs.len);
 	}
 	omx__ctl_reply__free_unpacked(m, NULL);
 	return r;

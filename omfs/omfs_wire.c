@@ -9,6 +9,7 @@
 #include "omfs/omfs_wire.h"
 
 #include <errno.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -579,4 +580,79 @@ void omfs_resp_clear(struct omfs_resp *r)
 		free(r->entries[i].name);
 	free(r->entries);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ---- the mesh envelope ---- */
+
+int omfs_wire_frame_encode(const struct omfs_frame *f, uint8_t **ret_buf, size_t *ret_len)
+{
+	if (f->kind < OMFS_FRAME_REQUEST || f->kind > OMFS_FRAME_REFUSED || f->error > 0 ||
+	    f->payload.len > OMFS_MAX_MSG)
+		return -EINVAL;
+	Omfs__MeshFrame m = OMFS__MESH_FRAME__INIT;
+	m.version = OMFS_PROTO_VERSION;
+	m.kind = (uint32_t)f->kind;
+	m.xid = f->xid;
+	m.error = f->error;
+	m.payload = bin(f->payload);
+	size_t n = omfs__mesh_frame__get_packed_size(&m);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf)
+		return -ENOMEM;
+	omfs__mesh_frame__pack(&m, buf);
+	*ret_buf = buf;
+	*ret_len = n;
+	return 0;
+}
+
+int omfs_wire_frame_decode(const uint8_t *buf, size_t len, struct omfs_frame *ret)
+{
+	Omfs__MeshFrame *m = omfs__mesh_frame__unpack(NULL, len, buf);
+	if (!m)
+		return -EBADMSG;
+	int r = 0;
+	if (m->version != OMFS_PROTO_VERSION)
+		r = -EPROTO;
+	else if (m->kind < OMFS_FRAME_REQUEST || m->kind > OMFS_FRAME_REFUSED || m->error > 0)
+		r = -EBADMSG;
+	else if (m->payload.len > OMFS_MAX_MSG)
+		r = -EMSGSIZE;
+	if (r < 0 && r != -EMSGSIZE) {
+		omfs__mesh_frame__free_unpacked(m, NULL);
+		return r;
+	}
+	memset(ret, 0, sizeof(*ret));
+	ret->kind = (enum omfs_frame_kind)m->kind;
+	ret->xid = m->xid;
+	if (r < 0) { /* kind and xid are known: the receiver can still refuse with a reply */
+		omfs__mesh_frame__free_unpacked(m, NULL);
+		return r;
+	}
+	ret->error = m->error;
+	ret->payload = unbin(m->payload);
+	ret->priv_ = m;
+	return 0;
+}
+
+void omfs_frame_clear(struct omfs_frame *f)
+{
+	if (f->priv_)
+		omfs__mesh_frame__free_unpacked(f->priv_, NULL);
+	memset(f, 0, sizeof(*f));
+}
+
+int omfs_wire_req_may_block(const uint8_t *buf, size_t len)
+{
+	if (len > 4096) /* lock requests are small: never decode a large write for this */
+		return 0;
+	struct omfs_req r;
+	memset(&r, 0, sizeof(r));
+	if (omfs_wire_req_decode(buf, len, &r) < 0) {
+		omfs_req_clear(&r);
+		return 0;
+	}
+	int b = (r.op == OMFS_OP_SETLK && r.wait) ||
+		(r.op == OMFS_OP_FLOCK && !(r.flock_op & LOCK_NB) && (r.flock_op & ~LOCK_NB) != LOCK_UN);
+	omfs_req_clear(&r);
+	return b;
 }

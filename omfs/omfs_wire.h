@@ -171,3 +171,34 @@ __attribute__((warn_unused_result)) int omfs_wire_resp_decode(const uint8_t *buf
 
 /* Frees what a response owns and zeroes it. */
 void omfs_resp_clear(struct omfs_resp *resp);
+
+/* The mesh envelope (proto MeshFrame): one oMFS datagram between two omxd's. */
+enum omfs_frame_kind {
+	OMFS_FRAME_REQUEST = 1,
+	OMFS_FRAME_REPLY = 2,
+	OMFS_FRAME_REFUSED = 3, /* error holds a negative errno; no payload */
+};
+
+struct omfs_frame {
+	enum omfs_frame_kind kind;
+	uint64_t xid;
+	int32_t error;
+	struct omfs_buf payload; /* decoded: borrowed from priv_ until omfs_frame_clear */
+	void *priv_;
+};
+
+/* Encodes a frame (caller owns *ret_buf). Returns 0, -EINVAL (bad kind, positive error,
+ * payload larger than OMFS_MAX_MSG) or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_frame_encode(const struct omfs_frame *f,
+							       uint8_t **ret_buf,
+							       size_t *ret_len);
+/* Decodes a frame; the payload borrows from *ret (omfs_frame_clear). Returns 0, -EBADMSG
+ * (malformed, unknown kind, positive error), -EPROTO (another version), -EMSGSIZE (payload
+ * larger than OMFS_MAX_MSG: ret->kind and ret->xid are still set, nothing to clear) or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_frame_decode(const uint8_t *buf, size_t len,
+							       struct omfs_frame *ret);
+void omfs_frame_clear(struct omfs_frame *f);
+
+/* 1 if the encoded request may wait on the server without bound (SETLK with wait, FLOCK
+ * without LOCK_NB), else 0 (also for anything that does not decode). */
+int omfs_wire_req_may_block(const uint8_t *buf, size_t len);

@@ -68,6 +68,7 @@ static const char *ep_of(const char *addr)
 static void op_event(void *ctx, enum gossip_event_kind kind, const struct gossip_member *m)
 {
 	struct omxd *d = ctx;
+	omxd_mfs_member_event(d, kind, m);
 	switch (kind) {
 	case GOSSIP_EV_JOIN:
 		log_info("node %u (%s, %s) joined", m->id, m->info.name, ep_of(m->info.addr));
@@ -237,6 +238,14 @@ int omxd_cluster_start(struct omxd *d, struct omxsec_clusterkey **kp)
 	d->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
 	d->next_join_ms = d->now_ms + d->join_backoff_ms;
 	d->leaving = false;
+	r = omxd_mfs_cluster_started(d);
+	if (r < 0) {
+		gossip_free(&d->g);
+		gossip_mesh_free(&d->mesh);
+		d->key = NULL;
+		*kp = k;
+		return r;
+	}
 	contact_seeds(d);
 	log_info("node %u in cluster %s on %s (advertised %s), %zu seed(s)%s", id, d->cluster_id,
 		 gossip_mesh_endpoint(d->mesh), d->advertise, k->n_seeds,
@@ -258,6 +267,7 @@ int omxd_cluster_commit(struct omxd *d)
 
 void omxd_cluster_stop(struct omxd *d)
 {
+	omxd_mfs_cluster_stopping(d);
 	if (d->trial) {
 		/* forget an id chosen during a join that did not succeed */
 		uint16_t id = 0;

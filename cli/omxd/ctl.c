@@ -1,7 +1,14 @@
 /* ctl.c - the control socket STATE_DIR/omxd.sock: SOCK_SEQPACKET, mode 0600, and SO_PEERCRED
  * admits only root and the daemon's own uid (file modes alone are not trusted: a directory
  * could be opened up). One request per connection; JOIN and LEAVE answer later (struct
- * omxd_waiter), everything else at once. A request that does not decode gets an error reply and
+ * omxd_waiter), OMFS when its node has answered (mfs_serve.c), everything else at once.
+ *
+ * oMFS pass-through and other users: not admitted either. File handles are numbers valid in a
+ * session, and every local caller of the pass-through shares this node's session with each
+ * server, so a user allowed to send raw requests could present a handle another user opened
+ * (reads need no credentials once a file is open). Unprivileged users have /mfs, where the
+ * kernel keeps each process to its own handles. The credentials of an admitted caller that is
+ * not root (the daemon's own uid) are still taken from the socket, never from the message. A request that does not decode gets an error reply and
  * is counted (ctl_malformed); it never reaches a handler.
  */
 #define LOG_PREFIX "omxd"
@@ -150,6 +157,25 @@ void omxd_ctl_reply(struct omxd *d, struct omxd_waiter *w, int error, const char
 	w->fd = -1;
 }
 
+void omxd_ctl_reply_omfs(int fd, int err, const uint8_t *resp, size_t len)
+{
+	struct control_reply *rep = calloc(1, sizeof(*rep));
+	if (rep && err == 0 && len > CONTROL_OMFS_MAX)
+		err = -EMSGSIZE;
+	if (rep) {
+		rep->error = err;
+		if (err < 0) {
+			snprintf(rep->message, sizeof(rep->message), "%s", strerror(-err));
+		} else {
+			memcpy(rep->omfs, resp, len);
+			rep->omfs_len = len;
+		}
+		send_reply(fd, rep);
+		free(rep);
+	}
+	(void)close(fd);
+}
+
 /* ---- handlers ---------------------------------------------------------------------------- */
 
 static void member_to_node(const struct omxd *d, const struct gossip_member *m,
@@ -230,6 +256,7 @@ static void add_counters(struct omxd *d, struct control_status *s)
 	}
 	control_status_add_counter(s, "ctl_rejected", d->ctl_rejected);
 	control_status_add_counter(s, "ctl_malformed", d->ctl_malformed);
+	omxd_mfs_counters(d, s);
 }
 
 static void handle_status(struct omxd *d, int fd)
@@ -373,6 +400,9 @@ static void client_request(struct omxd *d, int i)
 		case CONTROL_OP_STATUS:
 			handle_status(d, fd);
 			break;
+		case CONTROL_OP_OMFS:
+			handed = omxd_mfs_ctl(d, fd, req, d->ctl_uid[i], d->ctl_gid[i]);
+			break;
 		}
 	}
 	if (handed)
@@ -403,6 +433,8 @@ static void accept_one(struct omxd *d)
 		if (d->ctl_clients[i] < 0) {
 			d->ctl_clients[i] = fd;
 			d->ctl_since_ms[i] = d->now_ms;
+			d->ctl_uid[i] = cred.uid;
+			d->ctl_gid[i] = cred.gid;
 			return;
 		}
 	reply_fd(fd, -EBUSY, "too many control clients");

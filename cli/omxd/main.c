@@ -2,6 +2,7 @@
  *
  *   omxd --state-dir DIR --listen ADDR:PORT [--advertise ADDR:PORT] [--node-id N]
  *        [--config FILE] [--name NAME] [--profile lan|wan] [--log-level L]
+ *        [--export DIR[:ro]]... [--no-root-squash] [--mfs DIR | --no-mfs]
  *
  * Runs in the foreground and logs to stderr. Without a stored cluster key it stays idle (no
  * mesh) until `omx join`. SIGTERM/SIGINT: graceful leave (at most OMXD_LEAVE_MAX_MS), exit 0;
@@ -26,7 +27,7 @@
 
 #include "common/log.h"
 
-#define POLL_MAX (GOSSIP_MESH_POLLITEMS + 2 + OMXD_CTL_CLIENTS_MAX)
+#define POLL_MAX (GOSSIP_MESH_POLLITEMS + 3 + OMXD_CTL_CLIENTS_MAX)
 
 uint64_t omxd_now_ms(void)
 {
@@ -41,8 +42,10 @@ static void usage(FILE *f)
 		"usage: omxd --state-dir DIR [--listen ADDR:PORT] [--advertise ADDR:PORT]\n"
 		"            [--node-id N] [--config FILE] [--name NAME] [--profile lan|wan]\n"
 		"            [--log-level error|warn|info|debug]\n"
-		"The omx node daemon (see omxd(8)). Default listen 0.0.0.0:%d, state dir /var/lib/omx.\n",
-		OMXD_DEFAULT_PORT);
+		"            [--export DIR[:ro]]... [--no-root-squash] [--mfs DIR | --no-mfs]\n"
+		"The omx node daemon (see omxd(8)). Default listen 0.0.0.0:%d, state dir /var/lib/omx,\n"
+		"export /, root squashed, /mfs mounted at %s.\n",
+		OMXD_DEFAULT_PORT, OMXD_MFS_DEFAULT);
 }
 
 /* ---- options and config file ---------------------------------------------------------- */
@@ -66,7 +69,27 @@ static int set_str(char *dst, size_t cap, const char *v)
 	return 0;
 }
 
-/* One option by name (long option name, '_' accepted for '-'). */
+/* "DIR" or "DIR:ro" (also ":rw"), DIR absolute: appended to the export list. */
+static int add_export(struct omxd_opts *o, const char *v)
+{
+	if (o->n_exports >= OMXD_EXPORTS_MAX || v[0] != '/')
+		return -EINVAL;
+	char path[PATH_MAX];
+	if (set_str(path, sizeof(path), v) < 0)
+		return -ENAMETOOLONG;
+	bool ro = false;
+	char *colon = strrchr(path, ':');
+	if (colon && (strcmp(colon, ":ro") == 0 || strcmp(colon, ":rw") == 0)) {
+		ro = colon[1] == 'r' && colon[2] == 'o';
+		*colon = '\0';
+	}
+	strcpy(o->exports[o->n_exports], path);
+	o->export_ro[o->n_exports++] = ro;
+	return 0;
+}
+
+/* One option by name (long option name, '_' accepted for '-'). v is NULL for a flag given on
+ * the command line (--no-root-squash, --no-mfs). */
 static int apply_option(struct omxd_opts *o, const char *key, const char *v)
 {
 	char k[32];
@@ -75,6 +98,29 @@ static int apply_option(struct omxd_opts *o, const char *key, const char *v)
 	for (char *p = k; *p; p++)
 		if (*p == '_')
 			*p = '-';
+	if (!strcmp(k, "no-root-squash") || !strcmp(k, "no-mfs") || !strcmp(k, "root-squash")) {
+		bool b = true;
+		if (v && set_bool(v, &b) < 0)
+			return -EINVAL;
+		if (!strcmp(k, "no-root-squash"))
+			o->root_squash = !b;
+		else if (!strcmp(k, "root-squash"))
+			o->root_squash = b;
+		else if (b)
+			o->mfs_dir[0] = '\0';
+		return 0;
+	}
+	if (!v)
+		return -EINVAL;
+	if (!strcmp(k, "export"))
+		return add_export(o, v);
+	if (!strcmp(k, "mfs")) {
+		if (!strcmp(v, "off") || !strcmp(v, "no")) {
+			o->mfs_dir[0] = '\0';
+			return 0;
+		}
+		return v[0] == '/' ? set_str(o->mfs_dir, sizeof(o->mfs_dir), v) : -EINVAL;
+	}
 	if (!strcmp(k, "state-dir"))
 		return set_str(o->state_dir, sizeof(o->state_dir), v);
 	if (!strcmp(k, "listen") || !strcmp(k, "advertise")) {
@@ -158,6 +204,8 @@ static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },    { "name", required_argument, NULL, 'n' },
 	{ "profile", required_argument, NULL, 'p' },   { "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },	       { "version", no_argument, NULL, 'V' },
+	{ "export", required_argument, NULL, 'e' },    { "no-root-squash", no_argument, NULL, 'R' },
+	{ "mfs", required_argument, NULL, 'm' },       { "no-mfs", no_argument, NULL, 'M' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -169,6 +217,8 @@ static int parse_args(int argc, char **argv, struct omxd_opts *o)
 	snprintf(o->listen, sizeof(o->listen), "0.0.0.0:%d", OMXD_DEFAULT_PORT);
 	snprintf(o->profile, sizeof(o->profile), "lan");
 	o->accept_guests = true;
+	o->root_squash = true;
+	snprintf(o->mfs_dir, sizeof(o->mfs_dir), "%s", OMXD_MFS_DEFAULT);
 	const char *config = NULL;
 	int c;
 	opterr = 0;
@@ -194,6 +244,7 @@ static int parse_args(int argc, char **argv, struct omxd_opts *o)
 	if (config && load_config(o, config) < 0)
 		return 2;
 	optind = 1;
+	bool cli_exports = false; /* --export on the command line replaces the file's list */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *name = NULL;
 		for (const struct option *lo = longopts; lo->name; lo++)
@@ -201,8 +252,13 @@ static int parse_args(int argc, char **argv, struct omxd_opts *o)
 				name = lo->name;
 		if (c == 'c' || !name)
 			continue;
+		if (c == 'e' && !cli_exports) {
+			cli_exports = true;
+			o->n_exports = 0;
+		}
 		if (apply_option(o, name, optarg) < 0) {
-			fprintf(stderr, "omxd: bad value for --%s: '%s'\n", name, optarg);
+			fprintf(stderr, "omxd: bad value for --%s: '%s'\n", name,
+				optarg ? optarg : "");
 			return 2;
 		}
 	}
@@ -283,10 +339,14 @@ static void run(struct omxd *d, int sigfd)
 			gossip_mesh_pollitems(d->mesh, items);
 			n += GOSSIP_MESH_POLLITEMS;
 		}
+		int mfs_at = n;
+		items[n++] = (zmq_pollitem_t){ .fd = omxd_mfs_fd(d), .events = ZMQ_POLLIN };
 		items[n++] = (zmq_pollitem_t){ .fd = sigfd, .events = ZMQ_POLLIN };
 		ctl_at = n;
 		n += omxd_ctl_pollitems(d, items + n, POLL_MAX - n);
 		uint64_t dl = omxd_cluster_next_deadline(d);
+		uint64_t mdl = omxd_mfs_next_deadline(d);
+		dl = mdl < dl ? mdl : dl;
 		long timeout = dl > d->now_ms ? (long)(dl - d->now_ms) : 0;
 		if (timeout > 1000)
 			timeout = 1000;
@@ -298,10 +358,13 @@ static void run(struct omxd *d, int sigfd)
 		struct gossip_mesh *mesh = d->mesh; /* handlers may stop the cluster */
 		if (mesh_at >= 0 && mesh)
 			gossip_mesh_dispatch(mesh, d->now_ms, items + mesh_at);
+		if (items[mfs_at].revents & ZMQ_POLLIN)
+			omxd_mfs_dispatch(d);
 		if (items[ctl_at - 1].revents & ZMQ_POLLIN)
 			on_signal(d, sigfd, &exiting);
 		omxd_ctl_dispatch(d, items + ctl_at, n - ctl_at);
 		omxd_cluster_tick(d);
+		omxd_mfs_tick(d);
 		if (exiting && !d->g)
 			d->stop = true;
 	}
@@ -361,6 +424,11 @@ int main(int argc, char **argv)
 		log_error("signals: %s", strerror(-sigfd));
 		goto out;
 	}
+	/* after open_signals: its threads inherit the blocked SIGTERM/SIGINT */
+	if ((r = omxd_mfs_new(d)) < 0) {
+		log_error("oMFS: %s (check --export)", strerror(-r));
+		goto out;
+	}
 	if ((r = omxd_ctl_open(d)) < 0) {
 		log_error("control socket in %s: %s%s", d->opts.state_dir, strerror(-r),
 			  r == -EADDRINUSE ? " (another omxd uses this state dir)" : "");
@@ -388,6 +456,7 @@ int main(int argc, char **argv)
 out:
 	omxd_ctl_close(d);
 	omxd_cluster_stop(d);
+	omxd_mfs_free(d);
 	omxd_nodeinfo_free(&d->ni);
 	omxsec_identity_free(&d->id);
 	if (sigfd >= 0)

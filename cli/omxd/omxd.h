@@ -9,6 +9,10 @@
  *   cluster.c   join / leave / rejoin; gossip ops; mesh glue
  *   ctl.c       control socket server (SO_PEERCRED) and request handlers
  *   nodeinfo.c  load and machine facts for struct gossip_info
+ *   mfs.c       oMFS: the /mfs FUSE mount, the client transport over the mesh, members
+ *   mfs_serve.c oMFS: serving members' requests (sessions, worker pool), control pass-through
+ * oMFS adds threads (FUSE workers, a worker pool); they meet the loop only through mfs.c's
+ * queues and an eventfd, never through the mesh or the gossip core.
  */
 #pragma once
 #include <limits.h>
@@ -29,6 +33,8 @@
 #define OMXD_INFO_INTERVAL_MS 1000
 #define OMXD_KEY_FILE	      "cluster.key"
 #define OMXD_ID_FILE	      "node_id"
+#define OMXD_EXPORTS_MAX      16
+#define OMXD_MFS_DEFAULT      "/mfs"
 
 struct omxd_opts {
 	char state_dir[PATH_MAX];
@@ -38,7 +44,15 @@ struct omxd_opts {
 	char name[GOSSIP_NAME_MAX];  /* "" = host name */
 	char profile[8];	     /* "lan" | "wan" */
 	bool accept_guests;
+	/* oMFS */
+	char exports[OMXD_EXPORTS_MAX][PATH_MAX]; /* exported directories; none = "/" */
+	bool export_ro[OMXD_EXPORTS_MAX];
+	size_t n_exports;
+	bool root_squash;	/* default on */
+	char mfs_dir[PATH_MAX]; /* FUSE mount point; "" = no mount (--no-mfs) */
 };
+
+struct omxd_mfs;
 
 struct omxd_nodeinfo;
 
@@ -78,6 +92,10 @@ struct omxd {
 	int ctl_clients[OMXD_CTL_CLIENTS_MAX];
 	uint64_t ctl_since_ms[OMXD_CTL_CLIENTS_MAX]; /* accept time: silent clients are dropped */
 	uint64_t ctl_rejected, ctl_malformed;
+	uint32_t ctl_uid[OMXD_CTL_CLIENTS_MAX]; /* SO_PEERCRED at accept */
+	uint32_t ctl_gid[OMXD_CTL_CLIENTS_MAX];
+
+	struct omxd_mfs *mfs; /* oMFS (mfs.c); NULL only before start-up */
 };
 
 /* main.c */
@@ -120,6 +138,32 @@ void omxd_ctl_dispatch(struct omxd *d, const zmq_pollitem_t *items, int n);
 /* Sends a reply on a waiting client and closes it. */
 void omxd_ctl_reply(struct omxd *d, struct omxd_waiter *w, int error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Sends an OMFS reply (err < 0: no payload) on a parked control client and closes it. */
+void omxd_ctl_reply_omfs(int fd, int err, const uint8_t *resp, size_t len);
+
+/* mfs.c: the oMFS side of omxd. */
+/* Server core on the exports, worker pool, client, eventfd. Fails on a bad export. */
+__attribute__((warn_unused_result)) int omxd_mfs_new(struct omxd *d);
+/* Unmounts, stops every thread, frees. NULL-safe. */
+void omxd_mfs_free(struct omxd *d);
+/* The eventfd the loop polls; omxd_mfs_dispatch() when readable. */
+int omxd_mfs_fd(const struct omxd *d);
+void omxd_mfs_dispatch(struct omxd *d);
+/* The mesh and gossip core exist: take the oMFS channel. */
+__attribute__((warn_unused_result)) int omxd_mfs_cluster_started(struct omxd *d);
+/* Before the mesh goes: unmount, fail calls in flight, close every member's session. */
+void omxd_mfs_cluster_stopping(struct omxd *d);
+void omxd_mfs_member_event(struct omxd *d, enum gossip_event_kind kind,
+			   const struct gossip_member *m);
+/* Mount once joined, expire calls. */
+void omxd_mfs_tick(struct omxd *d);
+uint64_t omxd_mfs_next_deadline(const struct omxd *d);
+void omxd_mfs_counters(const struct omxd *d, struct control_status *s);
+/* CONTROL_OP_OMFS from a control client (credentials from SO_PEERCRED). Returns true when fd
+ * was kept (answered later), false when already answered (the caller closes fd). */
+bool omxd_mfs_ctl(struct omxd *d, int fd, const struct control_request *req, uint32_t uid,
+		  uint32_t gid);
 
 /* nodeinfo.c */
 __attribute__((warn_unused_result)) int omxd_nodeinfo_new(const char *name, const char *addr,

@@ -29,6 +29,7 @@ CLUSTER_PROFILE=${CLUSTER_PROFILE:-lan}
 CLUSTER_LOG_LEVEL=${CLUSTER_LOG_LEVEL:-info}
 CLUSTER_CPU_QUOTA=${CLUSTER_CPU_QUOTA:-}   # e.g. 0.5 = half a core per node; empty = no cgroup
 CLUSTER_KEEP=${CLUSTER_KEEP:-0}            # 1: keep temp dir (logs) after the run
+CLUSTER_MFS=${CLUSTER_MFS:-1}              # 1: each omxd mounts oMFS at $TMP/mfs<K> (node_mfs K); 0: --no-mfs
 
 _LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$_LIB_DIR/../.." && pwd)
@@ -317,6 +318,12 @@ node_spawn() {
 	SPAWNED=$!
 }
 
+# node_id K: node K's numeric cluster id (what /mfs/<id> names)
+node_id() { node_omx "$1" status --json | jq -r .id; }
+
+# node_mfs K: where node K's omxd mounts oMFS (its /mfs), visible through node_exec_mnt K only
+node_mfs() { echo "$TMP/mfs$1"; }
+
 # node_exec_mnt K CMD...: run CMD in the running daemon's network AND mount namespace
 node_exec_mnt() {
 	local k=$1
@@ -336,6 +343,10 @@ node_start() {
 	[ -z "${NODE_PID[$k]}" ] || die "node $k already running"
 	NODE_ARGS[$k]="$*"
 	local dir=$TMP/node$k listen=${NODE_LISTEN[$k]:-$(node_ep "$k")}
+	local mfs=(--no-mfs)
+	# the mount point is outside the 0700 state dir so unprivileged users can reach it; the mount
+	# itself exists only in the node's mount namespace (see node_exec_mnt)
+	[ "$CLUSTER_MFS" = 1 ] && mkdir -p "$TMP/mfs$k" && mfs=(--mfs "$TMP/mfs$k")
 	rm -f "$dir/omxd.sock"
 	# a subshell that execs: $! is then omxd's PID (ip netns exec and unshare exec, not fork)
 	(
@@ -343,7 +354,7 @@ node_start() {
 		exec ip netns exec "${NODE_NS[$k]}" unshare -m --propagation private \
 			sh -c "$_CG_REMOUNT"' exec "$@"' sh \
 			"$OMXD" --state-dir "$dir" --listen "$listen" --name "n$k" \
-			--profile "$CLUSTER_PROFILE" --log-level "$CLUSTER_LOG_LEVEL" "$@"
+			--profile "$CLUSTER_PROFILE" --log-level "$CLUSTER_LOG_LEVEL" "${mfs[@]}" "$@"
 	) >>"$TMP/node$k.log" 2>&1 </dev/null &
 	NODE_PID[$k]=$!
 	wait_until 10 test -S "$dir/omxd.sock" || {

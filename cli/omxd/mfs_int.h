@@ -1,0 +1,128 @@
+/* mfs_int.h - what mfs.c and mfs_serve.c share: the oMFS state of omxd.
+ *
+ * Threads. The loop thread owns `d` (gossip core, mesh, control clients) and the session table.
+ * Worker threads (the pool, mfs_serve.c) and FUSE threads touch only: the server core and the
+ * calls table (both thread-safe), the job queue, the result queue (+ the eventfd that wakes the
+ * loop), the members snapshot and the atomics below, each under its own lock.
+ */
+#pragma once
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cli/omxd/omxd.h"
+#include "omfs/omfs_calls.h"
+#include "omfs/omfs_client.h"
+#include "omfs/omfs_fuse.h"
+#include "omfs/omfs_server.h"
+
+#define MFS_POOL_MIN 4
+#define MFS_POOL_MAX 64
+/* Sessions of this node's own callers (no real node has id 0, so these never clash with a
+ * member's (node id << 32 | epoch)). */
+#define MFS_SESSION_FUSE ((uint64_t)1)
+#define MFS_SESSION_CTL	 ((uint64_t)2)
+
+enum mfs_job_kind {
+	MFS_JOB_SERVE,	       /* a member's request: reply to it over the mesh */
+	MFS_JOB_CTL_LOCAL,     /* a control client's request for this node */
+	MFS_JOB_CLOSE_SESSION, /* a member went away */
+	MFS_JOB_NODE_GONE,     /* drop /mfs/<node> from the kernel's cache */
+};
+
+struct mfs_job {
+	struct mfs_job *next;
+	enum mfs_job_kind kind;
+	uint64_t session;
+	uint64_t xid;
+	uint32_t node;
+	int fd;
+	char addr[GOSSIP_ADDR_MAX];
+	struct omfs_frame frame; /* SERVE: owns the request payload */
+	uint8_t *data;		 /* CTL_LOCAL: encoded request (owned) */
+	size_t len;
+};
+
+enum mfs_result_kind { MFS_RES_PEER, MFS_RES_CTL };
+
+struct mfs_result {
+	struct mfs_result *next;
+	enum mfs_result_kind kind;
+	char addr[GOSSIP_ADDR_MAX]; /* PEER: where the encoded frame goes */
+	int fd;			    /* CTL: the parked control client */
+	int err;
+	uint8_t *data; /* owned */
+	size_t len;
+};
+
+struct mfs_session {
+	uint8_t curve[GOSSIP_MESH_KEY_LEN]; /* the member's transport key */
+	uint32_t node;
+	uint64_t id; /* node << 32 | epoch, chosen here */
+};
+
+struct omxd_mfs {
+	struct omxd *d; /* loop thread only */
+	struct omfs_server *srv;
+	struct omfs_calls *calls;
+	struct omfs_client *client;
+	int efd;
+	atomic_uint self;
+
+	/* worker pool */
+	pthread_mutex_t jlock;
+	pthread_cond_t jcond;
+	struct mfs_job *jhead, *jtail;
+	bool jstop;
+	size_t nthreads, nidle;
+	pthread_t threads[MFS_POOL_MAX];
+
+	/* results for the loop */
+	pthread_mutex_t rlock;
+	struct mfs_result *rhead, *rtail;
+
+	/* live member ids for the FUSE root (self included) */
+	pthread_mutex_t mlock;
+	uint32_t *live;
+	size_t nlive, live_cap;
+
+	/* sessions of members (loop thread only) */
+	struct mfs_session *sess;
+	size_t nsess, sess_cap;
+	uint32_t epoch;
+
+	/* FUSE */
+	pthread_mutex_t flock; /* guards fuse against NODE_GONE jobs */
+	struct omfs_fuse *fuse;
+	pthread_t fuse_thread;
+	bool mount_failed;
+
+	/* counters (loop thread, except the atomic one) */
+	uint64_t rx_requests, tx_replies, refused_nonmember, oversize, bad_frames;
+	uint64_t late_replies, ctl_requests, ctl_refused;
+	atomic_ulong malformed;
+	bool logged_nonmember, logged_oversize, logged_bad_frame;
+	atomic_bool logged_malformed;
+};
+
+/* mfs.c */
+void mfs_wake(struct omxd_mfs *m);
+/* Queues a result for the loop (takes r) and wakes it. */
+void mfs_push_result(struct omxd_mfs *m, struct mfs_result *r);
+/* Sends one frame over the mesh to addr; -ENOTCONN when not in a cluster or dropped. */
+int mfs_send_frame(struct omxd_mfs *m, const char *addr, enum omfs_frame_kind kind, uint64_t xid,
+		   int err, const uint8_t *payload, size_t len);
+/* The address of a live member, or -EHOSTUNREACH (unknown) / -ENOTCONN (dead, left, no
+ * cluster). */
+int mfs_member_addr(struct omxd_mfs *m, uint32_t node, char addr[GOSSIP_ADDR_MAX]);
+/* Drops the kernel's /mfs/<node> entry, if mounted (worker thread: may block on the kernel). */
+void mfs_fuse_node_gone(struct omxd_mfs *m, uint32_t node);
+
+/* mfs_serve.c */
+__attribute__((warn_unused_result)) int mfs_pool_start(struct omxd_mfs *m);
+void mfs_pool_stop(struct omxd_mfs *m);
+/* Queues a job (takes j); grows the pool when every worker is busy. */
+void mfs_push_job(struct omxd_mfs *m, struct mfs_job *j);
+/* The CH_OMFS handler (ctx = struct omxd_mfs). */
+void mfs_on_frame(void *ctx, const uint8_t *peer, const uint8_t *data, size_t len);
+/* Drops the sessions of node (all when node == 0) and closes their handles. */
+void mfs_sessions_drop(struct omxd_mfs *m, uint32_t node);

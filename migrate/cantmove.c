@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "migrate/procmaps.h"
+#include "migrate/ptimers.h"
 
 struct reasons {
 	char *buf;
@@ -192,9 +193,14 @@ int mig_cantmove(pid_t pid, char *buf, size_t len)
 	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++)
 		if (!same_ns(pid, nss[i]))
 			add(&r, "runs in another %s namespace", nss[i]);
-	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
-	if (file_nonempty(path))
-		add(&r, "has POSIX timers (timer_create)");
+	struct mig_ptimer *pt = NULL;
+	size_t npt = 0;
+	char why[160];
+	e = mig_ptimers_read(pid, &pt, &npt, why, sizeof(why));
+	if (e == -EBUSY)
+		add(&r, "%s (only realtime/monotonic/boottime/tai/CPU-time timers signalling the "
+			"process move)", why);
+	free(pt);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
 	if (file_nonempty(path))
 		add(&r, "has child processes");

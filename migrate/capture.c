@@ -84,6 +84,42 @@ static int capture_xsave(struct mig_tracee *t, struct mig_image *img)
 	return 0;
 }
 
+/* siginfo of the signals queued at the freeze (PTRACE_PEEKSIGINFO reads both queues without
+ * dequeuing) and of those held back meanwhile: a timer's or sigqueue's value survives. */
+static int capture_pending_info(struct mig_tracee *t, struct mig_image *img)
+{
+	img->pending_info = calloc(MIG_MAX_PENDING_INFO, sizeof(siginfo_t));
+	if (!img->pending_info)
+		return -ENOMEM;
+	size_t n = 0;
+	for (int shared = 0; shared < 2; shared++) {
+		struct __ptrace_peeksiginfo_args a = {
+			.off = 0,
+			.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+			.nr = (int32_t)(MIG_MAX_PENDING_INFO - n),
+		};
+		if (a.nr <= 0)
+			break;
+		long k = ptrace(PTRACE_PEEKSIGINFO, t->pid, &a, &img->pending_info[n]);
+		if (k < 0)
+			return -errno;
+		n += (size_t)k;
+	}
+	for (int i = 0; i < t->n_held && n < MIG_MAX_PENDING_INFO; i++)
+		img->pending_info[n++] = t->held[i];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int sig = img->pending_info[i].si_signo;
+		if (sig <= 0 || sig > MIG_NSIG)
+			continue;
+		/* queued since /proc/PID/status was read (timers run on while we look) */
+		img->pending |= 1ull << (sig - 1);
+		img->pending_info[k++] = img->pending_info[i];
+	}
+	img->n_pending_info = k;
+	return 0;
+}
+
 static int capture_frozen(struct mig_tracee *t, struct mig_image *img, struct mig_writer *w,
 			  struct mig_capture_stats *st, char *why, size_t whylen)
 {
@@ -123,6 +159,11 @@ static int capture_frozen(struct mig_tracee *t, struct mig_image *img, struct mi
 		return r;
 	}
 	img->pending |= t->deferred;
+	r = capture_pending_info(t, img);
+	if (r < 0) {
+		snprintf(why, whylen, "pending signals: %s", strerror(-r));
+		return r;
+	}
 	r = mig_capture_regions(t->pid, img, why, whylen);
 	if (r < 0)
 		return r;

@@ -1,10 +1,11 @@
 /* capture_proc.c - the part of a process's state that /proc (and prlimit) report from outside:
  * mm layout fields (/proc/PID/stat), auxv, exe, signal mask and pending sets, credentials and
- * umask (/proc/PID/status), rlimits, cwd, personality, and file descriptors (/proc/PID/fd and
- * fdinfo: path, offset, flags). Regular files are reopened by path at restore; any other
+ * umask (/proc/PID/status), rlimits, cwd, personality, file descriptors (/proc/PID/fd and
+ * fdinfo: path, offset, flags) and POSIX timers (/proc/PID/timers, ptimers.c). Regular files are reopened by path at restore; any other
  * standard stream is inherited from the restoring command; anything else was refused earlier.
  */
 #include "migrate/capture.h"
+#include "migrate/ptimers.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -285,5 +286,12 @@ int mig_capture_proc(pid_t pid, struct mig_image *img, char *why, size_t whylen)
 	r = capture_fds(pid, img, why, whylen);
 	if (r < 0 && r != -EBUSY)
 		snprintf(why, whylen, "reading fds of %d: %s", pid, strerror(-r));
+	if (r == 0) {
+		r = mig_ptimers_read(pid, &img->ptimers, &img->n_ptimers, why, whylen);
+		if (r == -ENOENT) /* no /proc/PID/timers in this kernel: cantmove said nothing */
+			r = 0;
+		else if (r < 0 && r != -EBUSY)
+			snprintf(why, whylen, "reading /proc/%d/timers: %s", pid, strerror(-r));
+	}
 	return r;
 }

@@ -2,11 +2,12 @@
  *
  * A scratch page is mapped in the tracee (and unmapped before its regions are read), then one
  * injected call per item writes the answer there: rt_sigaction for every catchable signal,
- * sigaltstack, getitimer x3, brk(0) (the exact break; /proc only shows its page), and
- * prctl(PR_GET_TID_ADDRESS) for clear_child_tid. rseq and the robust futex list are read from
+ * sigaltstack, getitimer x3, brk(0) (the exact break; /proc only shows its page),
+ * prctl(PR_GET_TID_ADDRESS) for clear_child_tid, and timer_gettime per POSIX timer. rseq and the robust futex list are read from
  * outside (PTRACE_GET_RSEQ_CONFIGURATION, get_robust_list).
  */
 #include "migrate/capture.h"
+#include "migrate/ptimers.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -131,6 +132,8 @@ int mig_capture_sig(struct mig_tracee *t, struct mig_image *img)
 		r = capture_timers_stack(t, (uint64_t)scratch, img);
 	if (r == 0)
 		r = capture_mm_bits(t, (uint64_t)scratch, img);
+	if (r == 0)
+		r = mig_ptimers_values(t, (uint64_t)scratch, img);
 	long u = mig_tracee_call(t, SYS_munmap, (uint64_t)scratch, MIG_PAGE, 0, 0, 0, 0);
 	if (r == 0 && u < 0)
 		r = (int)u;

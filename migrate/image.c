@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* Highest user address on x86-64 with 5-level paging; 4-level processes stay far below. */
 #define MIG_USER_TOP (1ull << 56)
@@ -26,6 +28,8 @@ void mig_image_free(struct mig_image **pimg)
 	for (size_t i = 0; i < img->n_fds; i++)
 		free(img->fds[i].path);
 	free(img->fds);
+	free(img->ptimers);
+	free(img->pending_info);
 	free(img->xsave);
 	free(img->mm.exe);
 	free(img->cwd);
@@ -75,6 +79,39 @@ static int validate_fds(const struct mig_image *img)
 	return 0;
 }
 
+bool mig_ptimer_clock_ok(int32_t clock)
+{
+	/* CPU-time clocks of the calling process or thread (pid 0 in the kernel's encoding:
+	 * ~pid << 3 | per-thread << 2 | PROF/VIRT/SCHED), as glibc passes CLOCK_*_CPUTIME_ID;
+	 * a clock naming a PID would name another process after the move */
+	if (clock < 0)
+		return clock >= -8 && (clock & 3) != 3;
+	return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME ||
+	       clock == CLOCK_TAI || clock == CLOCK_PROCESS_CPUTIME_ID ||
+	       clock == CLOCK_THREAD_CPUTIME_ID;
+}
+
+static int validate_ptimers(const struct mig_image *img)
+{
+	if (img->n_ptimers > MIG_MAX_PTIMERS)
+		return -EBADMSG;
+	for (size_t i = 0; i < img->n_ptimers; i++) {
+		const struct mig_ptimer *t = &img->ptimers[i];
+		if (t->id < 0 || (i > 0 && t->id <= img->ptimers[i - 1].id))
+			return -EBADMSG;
+		if (!mig_ptimer_clock_ok(t->clock) || t->signo < 0 || t->signo > MIG_NSIG)
+			return -EBADMSG;
+		if (t->notify != SIGEV_SIGNAL && t->notify != SIGEV_NONE &&
+		    t->notify != SIGEV_THREAD_ID)
+			return -EBADMSG;
+		if (t->notify != SIGEV_NONE && t->signo == 0)
+			return -EBADMSG;
+		if (t->interval_ns < 0 || t->value_ns < 0)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
 int mig_image_validate(const struct mig_image *img)
 {
 	if (img->hdr.version != MIG_IMAGE_VERSION || img->xsave_len != img->hdr.xsave_size)
@@ -86,5 +123,14 @@ int mig_image_validate(const struct mig_image *img)
 	int r = validate_regions(img);
 	if (r == 0)
 		r = validate_fds(img);
+	if (r == 0)
+		r = validate_ptimers(img);
+	if (img->n_pending_info > MIG_MAX_PENDING_INFO)
+		return -EBADMSG;
+	for (size_t i = 0; i < img->n_pending_info && r == 0; i++) {
+		int sig = img->pending_info[i].si_signo;
+		if (sig <= 0 || sig > MIG_NSIG || !(img->pending & (1ull << (sig - 1))))
+			r = -EBADMSG;
+	}
 	return r;
 }

@@ -9,6 +9,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -96,6 +97,22 @@ struct mig_fd {
 };
 
 #define MIG_NRLIMIT 16
+#define MIG_MAX_PTIMERS 4096
+#define MIG_MAX_PENDING_INFO 64
+
+/* A POSIX timer (timer_create), from /proc/PID/timers and timer_gettime. */
+struct mig_ptimer {
+	int32_t id;     /* the timer_t the process holds */
+	int32_t clock;  /* CLOCK_* (only clocks mig_ptimer_clock_ok accepts) */
+	int32_t notify; /* SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID (to the process itself) */
+	int32_t signo;
+	uint64_t sigval; /* sigev_value */
+	int64_t interval_ns, value_ns; /* value 0: disarmed */
+};
+
+/* Is clock a clock whose timers can be restored (realtime, monotonic, boottime, tai, the
+ * process's and thread's own CPU time, also in the kernel's negative encoding for "self")? */
+bool mig_ptimer_clock_ok(int32_t clock);
 
 struct mig_image {
 	struct mig_header hdr;
@@ -121,6 +138,10 @@ struct mig_image {
 	struct mig_fd *fds; /* owned array */
 	size_t n_fds;
 	uint32_t ids[8]; /* ruid euid suid fsuid rgid egid sgid fsgid */
+	struct mig_ptimer *ptimers; /* owned array, ascending ids */
+	size_t n_ptimers;
+	siginfo_t *pending_info; /* owned array: siginfo of pending signals, where known */
+	size_t n_pending_info;
 };
 
 /* Returns a zeroed image, or NULL (out of memory). Caller owns it: mig_image_free(). */

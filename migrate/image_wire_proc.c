@@ -24,6 +24,8 @@ struct mig_proc_msg {
 	Omx__ImgItimer it_v[3], *it_p[3];
 	Omx__ImgRlimit rl_v[MIG_NRLIMIT], *rl_p[MIG_NRLIMIT];
 	Omx__ImgFd *fd_v, **fd_p;
+	Omx__ImgPosixTimer *pt_v, **pt_p;
+	ProtobufCBinaryData pi_v[MIG_MAX_PENDING_INFO];
 	uint32_t pending[MIG_NSIG];
 };
 
@@ -35,6 +37,8 @@ void mig_proc_msg_free(struct mig_proc_msg *m)
 	free(m->regs_p);
 	free(m->fd_v);
 	free(m->fd_p);
+	free(m->pt_v);
+	free(m->pt_p);
 	free(m);
 }
 
@@ -163,6 +167,28 @@ static void fill_misc(struct mig_proc_msg *m, const struct mig_image *img)
 	m->p.personality = img->personality;
 	m->p.n_ids = 8;
 	m->p.ids = (uint32_t *)img->ids;
+	for (size_t i = 0; i < img->n_ptimers; i++) {
+		const struct mig_ptimer *t = &img->ptimers[i];
+		Omx__ImgPosixTimer *o = &m->pt_v[i];
+		omx__img_posix_timer__init(o);
+		o->id = t->id;
+		o->clock = t->clock;
+		o->notify = t->notify;
+		o->signo = t->signo;
+		o->sigval = t->sigval;
+		o->interval_ns = t->interval_ns;
+		o->value_ns = t->value_ns;
+		m->pt_p[i] = o;
+	}
+	m->p.n_ptimers = img->n_ptimers;
+	m->p.ptimers = m->pt_p;
+	size_t npi = img->n_pending_info < MIG_MAX_PENDING_INFO ? img->n_pending_info
+								: MIG_MAX_PENDING_INFO;
+	for (size_t i = 0; i < npi; i++)
+		m->pi_v[i] = (ProtobufCBinaryData){ sizeof(siginfo_t),
+						    (uint8_t *)&img->pending_info[i] };
+	m->p.n_pending_info = npi;
+	m->p.pending_info = m->pi_v;
 }
 
 struct mig_proc_msg *mig_proc_msg_build(const struct mig_image *img)
@@ -174,7 +200,9 @@ struct mig_proc_msg *mig_proc_msg_build(const struct mig_image *img)
 	m->regs_p = calloc(img->n_regions + 1, sizeof(*m->regs_p));
 	m->fd_v = calloc(img->n_fds + 1, sizeof(*m->fd_v));
 	m->fd_p = calloc(img->n_fds + 1, sizeof(*m->fd_p));
-	if (!m->regs_v || !m->regs_p || !m->fd_v || !m->fd_p) {
+	m->pt_v = calloc(img->n_ptimers + 1, sizeof(*m->pt_v));
+	m->pt_p = calloc(img->n_ptimers + 1, sizeof(*m->pt_p));
+	if (!m->regs_v || !m->regs_p || !m->fd_v || !m->fd_p || !m->pt_v || !m->pt_p) {
 		mig_proc_msg_free(m);
 		return NULL;
 	}
@@ -292,6 +320,23 @@ static int decode_mm(const Omx__ImgMm *o, struct mig_mm *mm)
 	return err;
 }
 
+static int decode_ptimers(const Omx__ImgProcess *p, struct mig_image *img)
+{
+	if (p->n_ptimers > MIG_MAX_PTIMERS)
+		return -EBADMSG;
+	img->ptimers = calloc(p->n_ptimers + 1, sizeof(*img->ptimers));
+	if (!img->ptimers)
+		return -ENOMEM;
+	img->n_ptimers = p->n_ptimers;
+	for (size_t i = 0; i < p->n_ptimers; i++) {
+		const Omx__ImgPosixTimer *o = p->ptimers[i];
+		img->ptimers[i] = (struct mig_ptimer){ o->id,	   o->clock,	   o->notify,
+						       o->signo,   o->sigval,	   o->interval_ns,
+						       o->value_ns };
+	}
+	return 0;
+}
+
 static int decode_misc(const Omx__ImgProcess *p, struct mig_image *img)
 {
 	int err = 0;
@@ -331,6 +376,21 @@ static int decode_misc(const Omx__ImgProcess *p, struct mig_image *img)
 	if (p->n_ids != 8)
 		return -EBADMSG;
 	memcpy(img->ids, p->ids, sizeof(img->ids));
+	if (err == 0)
+		err = decode_ptimers(p, img);
+	if (err == 0 && p->n_pending_info) {
+		if (p->n_pending_info > MIG_MAX_PENDING_INFO)
+			return -EBADMSG;
+		img->pending_info = calloc(p->n_pending_info, sizeof(siginfo_t));
+		if (!img->pending_info)
+			return -ENOMEM;
+		img->n_pending_info = p->n_pending_info;
+		for (size_t i = 0; i < p->n_pending_info; i++) {
+			if (p->pending_info[i].len != sizeof(siginfo_t))
+				return -EBADMSG;
+			memcpy(&img->pending_info[i], p->pending_info[i].data, sizeof(siginfo_t));
+		}
+	}
 	return err;
 }
 

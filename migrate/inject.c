@@ -43,6 +43,23 @@ static int wait_stop(pid_t pid, int *ret_status)
 	return 0;
 }
 
+void mig_tracee_hold(struct mig_tracee *t, int sig, const siginfo_t *info)
+{
+	if (sig <= 0 || sig > MIG_NSIG)
+		return;
+	t->deferred |= 1ull << (sig - 1);
+	if (info && t->n_held < MIG_HELD_MAX)
+		t->held[t->n_held++] = *info;
+}
+
+/* A signal-delivery stop: the signal is held back with its siginfo (and not delivered). */
+static void hold_stopped(struct mig_tracee *t, int sig)
+{
+	siginfo_t si;
+	int known = ptrace(PTRACE_GETSIGINFO, t->pid, 0, &si) == 0 && si.si_signo == sig;
+	mig_tracee_hold(t, sig, known ? &si : NULL);
+}
+
 /* Resumes with PTRACE_SYSCALL until a syscall stop arrives, absorbing other stops. */
 static int next_syscall_stop(struct mig_tracee *t)
 {
@@ -56,13 +73,15 @@ static int next_syscall_stop(struct mig_tracee *t)
 		if (sig == SYSCALL_STOP)
 			return 0;
 		if (event == 0 && sig > 0 && sig <= MIG_NSIG && sig != SIGTRAP)
-			t->deferred |= 1ull << (sig - 1);
+			hold_stopped(t, sig);
 	}
 }
 
 int mig_tracee_seize(pid_t pid, unsigned long extra_opts, struct mig_tracee *ret_t)
 {
-	struct mig_tracee t = { .pid = pid, .memfd = -1 };
+	static const struct mig_tracee empty = { .memfd = -1 };
+	struct mig_tracee t = empty;
+	t.pid = pid;
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | extra_opts) < 0)
 		return -errno;
 	int r = 0;
@@ -80,7 +99,7 @@ int mig_tracee_seize(pid_t pid, unsigned long extra_opts, struct mig_tracee *ret
 			break;
 		/* a signal-delivery stop came first: hold the signal, let the interrupt arrive */
 		if (sig > 0 && sig <= MIG_NSIG)
-			t.deferred |= 1ull << (sig - 1);
+			hold_stopped(&t, sig);
 		if (ptrace(PTRACE_CONT, pid, 0, 0) < 0) {
 			r = -errno;
 			goto fail;
@@ -242,10 +261,23 @@ void mig_regs_restart(struct user_regs_struct *regs, int restart_block)
 
 static void resend_deferred(struct mig_tracee *t)
 {
+	uint64_t done = 0;
+	for (int i = 0; i < t->n_held; i++) {
+		siginfo_t *si = &t->held[i];
+		int s = si->si_signo;
+		if (s <= 0 || s > MIG_NSIG || !(t->deferred & (1ull << (s - 1))))
+			continue;
+		/* only the process itself may queue SI_USER/SI_KERNEL/SI_TKILL infos */
+		if (si->si_code >= 0 || si->si_code == SI_TKILL)
+			continue;
+		if (syscall(SYS_rt_tgsigqueueinfo, t->pid, t->pid, s, si) == 0)
+			done |= 1ull << (s - 1);
+	}
 	for (int s = 1; s <= MIG_NSIG; s++)
-		if (t->deferred & (1ull << (s - 1)))
+		if ((t->deferred & ~done) & (1ull << (s - 1)))
 			(void)syscall(SYS_tgkill, t->pid, t->pid, s);
 	t->deferred = 0;
+	t->n_held = 0;
 }
 
 int mig_tracee_release(struct mig_tracee *t, const struct user_regs_struct *regs)

@@ -8,9 +8,12 @@
  * back (recorded in `deferred`) so nothing runs in the tracee but the injected calls.
  */
 #pragma once
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
+
+#define MIG_HELD_MAX 64
 
 struct mig_tracee {
 	pid_t pid;
@@ -18,8 +21,16 @@ struct mig_tracee {
 	uint64_t syscall_ip;           /* address of a `syscall` instruction in the tracee */
 	int memfd;                     /* /proc/PID/mem, read-write; -1 if not open */
 	uint64_t deferred;             /* signals (bit sig-1) held back during injection */
-	int injected;                  /* a call ran: we now stop at a syscall exit */
+	/* their siginfo where known (at most MIG_HELD_MAX), so that a timer's signal keeps its
+	 * value: re-sent with rt_tgsigqueueinfo when the kernel lets another process queue
+	 * that si_code (negative, not SI_TKILL), else as a plain tgkill */
+	siginfo_t held[MIG_HELD_MAX];
+	int n_held;
+	int injected; /* a call ran: we now stop at a syscall exit */
 };
+
+/* Records signal sig (and its siginfo, if info is not NULL) as held back. */
+void mig_tracee_hold(struct mig_tracee *t, int sig, const siginfo_t *info);
 
 /* Seizes and stops pid, saves its registers and opens its memory. extra_opts are added to
  * PTRACE_O_TRACESYSGOOD (restore adds PTRACE_O_EXITKILL: a half-built process must not outlive
@@ -57,8 +68,9 @@ __attribute__((warn_unused_result)) int mig_tracee_write(struct mig_tracee *t, u
  * restart_block: use restart_syscall for -516 (only valid in the original process). */
 void mig_regs_restart(struct user_regs_struct *regs, int restart_block);
 
-/* Sets registers (unless regs is NULL: already set) and detaches; the tracee continues. Deferred signals are sent again. Closes
- * memfd. Returns 0 or negative errno. */
+/* Sets registers (unless regs is NULL: already set) and detaches; the tracee continues.
+ * Deferred signals are sent again (with their siginfo where held). Closes memfd.
+ * Returns 0 or negative errno. */
 __attribute__((warn_unused_result)) int mig_tracee_release(struct mig_tracee *t,
 							   const struct user_regs_struct *regs);
 

@@ -229,6 +229,8 @@ int mig_restore(struct mig_reader *rd, pid_t *ret_pid, int *ret_ident,
 		r = mig_restore_state(&t, ctl, img, !st.same_pid, &ident, why, whylen);
 	if (r == 0) {
 		t.deferred |= img->pending;
+		for (size_t i = 0; i < img->n_pending_info && t.n_held < MIG_HELD_MAX; i++)
+			t.held[t.n_held++] = img->pending_info[i];
 		r = mig_tracee_release(&t, NULL);
 		if (r < 0)
 			snprintf(why, whylen, "releasing the process: %s", strerror(-r));

@@ -1,7 +1,7 @@
 /* restore_state.c - kernel-side state and registers of a restored process.
  *
  * Order: PR_SET_MM_MAP (brk, stack, args, env, auxv, exe) -> rlimits (from outside, prlimit) ->
- * signal actions, alternate stack, interval timers -> files (reopened by path, moved to their
+ * signal actions, alternate stack, interval timers -> POSIX timers (ptimers.c) -> files (reopened by path, moved to their
  * number, seeked) -> cwd, umask, personality, name -> robust list, clear_child_tid -> rseq ->
  * identity filter if the PID was taken (ident.h; while still privileged) ->
  * credentials (late: dropping them could forbid earlier steps) -> signal mask -> control page
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "migrate/ident.h"
+#include "migrate/ptimers.h"
 
 struct kmm_map {
 	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
@@ -269,6 +270,11 @@ int mig_restore_state(struct mig_tracee *t, uint64_t ctl, const struct mig_image
 	if (r == 0) {
 		step = "signal actions, sigaltstack, itimers";
 		r = set_signals(t, ctl, img);
+	}
+	if (r == 0) {
+		r = mig_ptimers_restore(t, ctl + MIG_SCRATCH_OFF, img, why, whylen);
+		if (r < 0)
+			return r;
 	}
 	if (r == 0) {
 		r = set_files(t, ctl, img, why, whylen);

@@ -2,6 +2,7 @@
  * damaged images. With "--write-seed FILE" (or "--write-seed-z FILE": compressed) it writes its
  * sample image there (the fuzz seed corpus). */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,15 @@ static struct mig_image *sample(void)
 	img->fds[0] = (struct mig_fd){ .fd = 1, .kind = MIG_FD_INHERIT };
 	img->fds[1] = (struct mig_fd){ .fd = 3, .kind = MIG_FD_FILE, .path = strdup("/etc/hostname"),
 				       .pos = 5 };
+	img->ptimers = calloc(2, sizeof(*img->ptimers));
+	img->ptimers[0] = (struct mig_ptimer){ 0, 1, SIGEV_SIGNAL, 12, 77, 5000000, 1000 };
+	img->ptimers[1] = (struct mig_ptimer){ 3, -6, SIGEV_NONE, 0, 0, 0, 0 };
+	img->n_ptimers = 2;
+	img->pending_info = calloc(1, sizeof(siginfo_t));
+	img->pending_info[0].si_signo = 10;
+	img->pending_info[0].si_code = SI_TIMER;
+	img->pending_info[0].si_value.sival_int = 77;
+	img->n_pending_info = 1;
 	return img;
 }
 
@@ -153,6 +163,11 @@ static void test_roundtrip(void **state)
 	assert_int_equal(back->n_fds, 2);
 	assert_null(back->fds[0].path);
 	assert_int_equal(back->fds[1].pos, 5);
+	assert_int_equal(back->n_ptimers, 2);
+	assert_int_equal(back->ptimers[0].sigval, 77);
+	assert_int_equal(back->ptimers[1].clock, -6);
+	assert_int_equal(back->n_pending_info, 1);
+	assert_int_equal(back->pending_info[0].si_value.sival_int, 77);
 	mig_image_free(&back);
 	mig_image_free(&img);
 	assert_null(img);
@@ -194,6 +209,20 @@ static void test_version_and_validation(void **state)
 	encode(img, &m);
 	assert_int_equal(decode_all(m.data, m.len, &back, &npages), -EPROTONOSUPPORT);
 	free(m.data);
+	/* timers out of order, pending info for a signal not pending */
+	img->hdr.version = MIG_IMAGE_VERSION;
+	img->ptimers[1].id = 0;
+	memset(&m, 0, sizeof(m));
+	encode(img, &m);
+	assert_int_equal(decode_all(m.data, m.len, &back, &npages), -EBADMSG);
+	free(m.data);
+	img->ptimers[1].id = 3;
+	img->pending_info[0].si_signo = 11;
+	memset(&m, 0, sizeof(m));
+	encode(img, &m);
+	assert_int_equal(decode_all(m.data, m.len, &back, &npages), -EBADMSG);
+	free(m.data);
+	img->pending_info[0].si_signo = 10;
 	/* overlapping regions are refused */
 	img->hdr.version = MIG_IMAGE_VERSION;
 	img->regions[1].start = 0x401000;

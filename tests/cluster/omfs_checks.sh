@@ -1,0 +1,264 @@
+# shellcheck shell=bash
+# tests/cluster/omfs_checks.sh - real-tool checks on an oMFS directory, shared by
+# test_omfs_local.sh (loopback mount in one process) and test_omfs_mesh.sh (between omxd nodes).
+#
+# Source it, set these variables, then call the omfs_check_* functions (each runs under set -e
+# in a subshell of its own and calls fail on a wrong result):
+#   M  a directory seen through /mfs (<mount>/<node><E>), where the checks write
+#   E  the same directory on the serving node's own file system (checked behind oMFS's back)
+#   S  a local source tree (omfs_make_source creates it)
+#   L  a local scratch directory
+#   X  E as `omx` names it: /mfs/<node><E>
+# and define `fail MESSAGE` (must exit non-zero) and, for omfs_check_omx, `omx ARGS...` (the
+# command under test). Runs as root; the permission check uses uids 1000/1001 (setpriv).
+
+step() { echo "== $*"; }
+
+# omfs_make_source: $S with files of many sizes, links, a fifo, odd modes, owners and times
+omfs_make_source() {
+	mkdir -p "$S/dir/sub" "$S/empty"
+	for i in $(seq 1 50); do head -c $((i * 997)) /dev/urandom >"$S/dir/f$i"; done
+	head -c 3000000 /dev/urandom >"$S/big"
+	echo hello >"$S/dir/sub/hello"
+	ln "$S/dir/sub/hello" "$S/hardlink"
+	ln -s dir/sub/hello "$S/rel-symlink"
+	ln -s /etc/hostname "$S/abs-symlink"
+	mkfifo "$S/fifo"
+	chmod 0751 "$S/dir"
+	chmod 4755 "$S/dir/f1"
+	chmod 0600 "$S/dir/f2"
+	chown 1234:5678 "$S/dir/f3"
+	touch -d '2001-02-03 04:05:06.123456789' "$S/dir/f4"
+}
+
+omfs_listing() { (cd "$1" && find . -printf '%p %y %m %u %g %n %s %T@ %l\n' | sort); }
+
+omfs_check_cpa() (
+	set -e
+	step "cp -a round trip + diff -r"
+	cp -a "$S" "$M/cpa"
+	cp -a "$M/cpa" "$L/back"
+	diff -r --no-dereference -x fifo "$S" "$L/back" || fail "cp -a content differs"
+	# directory sizes and link counts of directories are file-system specific: compare the rest
+	omfs_listing "$S" | grep -v ' d ' >"$L/l1"
+	omfs_listing "$L/back" | grep -v ' d ' >"$L/l2"
+	diff "$L/l1" "$L/l2" || fail "cp -a metadata differs"
+	omfs_listing "$M/cpa" | grep -v ' d ' | awk '{print $1,$2,$3,$4,$5,$7,$8,$9}' >"$L/l3"
+	awk '{print $1,$2,$3,$4,$5,$7,$8,$9}' "$L/l1" >"$L/l4"
+	diff "$L/l4" "$L/l3" || fail "metadata seen through /mfs differs"
+	[ "$(stat -c %i "$M/cpa/hardlink")" = "$(stat -c %i "$M/cpa/dir/sub/hello")" ] ||
+		fail "hard links do not share an inode number through /mfs"
+)
+
+omfs_check_tar() (
+	set -e
+	step "tar create and extract"
+	mkdir "$M/tarx"
+	tar -C "$S" -cf - . | tar -C "$M/tarx" -xpf -
+	diff -r --no-dereference -x fifo "$S" "$M/tarx" || fail "tar extract into /mfs differs"
+	tar -C "$M/tarx" -cf "$L/t.tar" .
+	mkdir "$L/tarback"
+	tar -C "$L/tarback" -xpf "$L/t.tar"
+	diff -r --no-dereference -x fifo "$S" "$L/tarback" || fail "tar created from /mfs differs"
+	out=$(tar -tvf "$L/t.tar")
+	grep -q 'hardlink link to' <<<"$out" || fail "tar did not see the hard link"
+)
+
+omfs_check_git() (
+	set -e
+	step "git"
+	(
+		cd "$M"
+		git init -q repo
+		cd repo
+		git config user.email t@example.com
+		git config user.name t
+		cp -a "$S/dir" .
+		git add -A
+		git commit -q -m first
+		echo change >>dir/sub/hello
+		git commit -q -am second
+		git mv dir/f5 moved
+		git commit -q -m third
+		git gc -q
+		git fsck --full 2>&1
+		[ "$(git rev-list --count HEAD)" = 3 ]
+		[ -z "$(git status --porcelain)" ]
+	) || fail "git"
+)
+
+omfs_check_sqlite() (
+	set -e
+	step "sqlite3 (rollback journal, then WAL with its shared-memory mmap)"
+	for mode in delete wal; do
+		db=$M/db-$mode.sqlite
+		sqlite3 "$db" "PRAGMA journal_mode=$mode; CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);" >/dev/null
+		{
+			echo "BEGIN;"
+			for i in $(seq 1 2000); do echo "INSERT INTO t(b) VALUES('row $i');"; done
+			echo "COMMIT;"
+		} | sqlite3 "$db"
+		[ "$(sqlite3 "$db" 'SELECT count(*) FROM t;')" = 2000 ] || fail "sqlite3 $mode count"
+		[ "$(sqlite3 "$db" 'PRAGMA integrity_check;')" = ok ] || fail "sqlite3 $mode integrity"
+		# two connections at once: the second must see the first's committed rows
+		sqlite3 "$db" "INSERT INTO t(b) VALUES('x');"
+		[ "$(sqlite3 "$db" 'SELECT count(*) FROM t;')" = 2001 ] || fail "sqlite3 $mode second"
+	done
+)
+
+omfs_check_make() (
+	set -e
+	step "make"
+	mkdir "$M/proj"
+	cat >"$M/proj/main.c" <<'EOF'
+#include <stdio.h>
+int add(int, int);
+int main(void) { printf("%d\n", add(2, 3)); return 0; }
+EOF
+	cat >"$M/proj/add.c" <<'EOF'
+int add(int a, int b) { return a + b; }
+EOF
+	printf 'prog: main.o add.o\n\tcc -o $@ $^\n%%.o: %%.c\n\tcc -c -o $@ $<\n' >"$M/proj/Makefile"
+	make -s -C "$M/proj" >/dev/null || fail "make"
+	[ "$("$M/proj/prog")" = 5 ] || fail "built program output"
+	make -q -C "$M/proj" || fail "make does not consider the tree up to date"
+	sleep 1.1
+	touch "$M/proj/add.c"
+	! make -q -C "$M/proj" || fail "make missed a touched source"
+	out=$(make -C "$M/proj")
+	grep -q 'add.o add.c' <<<"$out" || fail "make did not rebuild add.o: $out"
+	! grep -q 'main.o main.c' <<<"$out" || fail "make rebuilt main.o needlessly"
+)
+
+omfs_check_mmap() (
+	set -e
+	step "mmap shared write"
+	python3 - "$M/mm" <<'EOF' || fail "mmap"
+import mmap, os, sys
+p = sys.argv[1]
+with open(p, "wb") as f:
+    f.truncate(1 << 20)
+with open(p, "r+b") as f:
+    m = mmap.mmap(f.fileno(), 1 << 20)
+    m[4096:4101] = b"mmapd"
+    m.flush()
+    m.close()
+with open(p, "rb") as f:
+    f.seek(4096)
+    assert f.read(5) == b"mmapd"
+EOF
+	[ "$(dd if="$E/mm" bs=1 skip=4096 count=5 2>/dev/null)" = mmapd ] ||
+		fail "mmap write not on the server"
+)
+
+omfs_check_xattrs() (
+	set -e
+	step "xattrs"
+	python3 - "$M/dir-x" <<'EOF' || fail "xattrs"
+import os, sys
+p = sys.argv[1]
+open(p, "w").close()
+os.setxattr(p, "user.color", b"blue")
+assert os.getxattr(p, "user.color") == b"blue"
+assert "user.color" in os.listxattr(p)
+os.removexattr(p, "user.color")
+try:
+    os.getxattr(p, "user.color")
+    raise SystemExit("removed xattr still there")
+except OSError as e:
+    assert e.errno == 61, e  # ENODATA
+EOF
+)
+
+omfs_check_locks() (
+	set -e
+	step "flock and POSIX locks between processes"
+	touch "$M/lockfile"
+	flock "$M/lockfile" -c "flock -n '$M/lockfile' true" && fail "flock did not exclude"
+	python3 - "$M/lockfile" <<'EOF' || fail "posix locks"
+import fcntl, os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)
+r, w = os.pipe()
+if os.fork() == 0:
+    fd2 = os.open(p, os.O_RDWR)
+    try:
+        fcntl.lockf(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+        os.write(w, b"got")
+    except OSError:
+        os.write(w, b"busy")
+    os._exit(0)
+os.wait()
+assert os.read(r, 8) == b"busy"
+fcntl.lockf(fd, fcntl.LOCK_UN, 10, 0)
+os.close(fd)
+EOF
+	# a blocking lock wait is released when the holder unlocks
+	flock "$M/lockfile" -c "sleep 1" &
+	sleep 0.3
+	t0=$(date +%s%N)
+	flock "$M/lockfile" true || fail "blocking flock"
+	wait
+	[ $((($(date +%s%N) - t0) / 1000000)) -ge 300 ] || fail "blocking flock did not wait"
+)
+
+omfs_as_user() { setpriv --reuid="$1" --regid="$1" --clear-groups "${@:2}"; }
+
+omfs_check_perms() (
+	set -e
+	step "permissions as an unprivileged user"
+	echo secret >"$E/secret"
+	chmod 600 "$E/secret"
+	mkdir -m 1777 "$E/pub"
+	omfs_as_user 1000 cat "$M/secret" 2>/dev/null && fail "uid 1000 read a 0600 root file"
+	out=$(omfs_as_user 1000 cat "$M/secret" 2>&1 || true)
+	grep -q 'Permission denied' <<<"$out" || fail "wrong error for EACCES: $out"
+	omfs_as_user 1000 touch "$M/newfile" 2>/dev/null && fail "uid 1000 created a file in a root 0755 dir"
+	omfs_as_user 1000 sh -c "echo mine >'$M/pub/mine'" || fail "uid 1000 could not write in a 1777 dir"
+	[ "$(stat -c %u:%g "$E/pub/mine")" = 1000:1000 ] || fail "owner of a file created as uid 1000"
+	omfs_as_user 1000 chmod 600 "$M/pub/mine" || fail "owner chmod"
+	omfs_as_user 1001 cat "$M/pub/mine" 2>/dev/null && fail "uid 1001 read uid 1000's 0600 file"
+	omfs_as_user 1001 rm -f "$M/pub/mine" 2>/dev/null && fail "uid 1001 removed a file in a sticky dir"
+	true
+)
+
+omfs_check_errno() (
+	set -e
+	step "errno of common failures"
+	mkdir "$M/e"
+	touch "$M/e/f"
+	out=$(mkdir "$M/e" 2>&1 || true)
+	grep -q 'File exists' <<<"$out" || fail "mkdir existing: $out"
+	out=$(rmdir "$M/e" 2>&1 || true)
+	grep -q 'Directory not empty' <<<"$out" || fail "rmdir non-empty: $out"
+	out=$(ls "$M/e/f/x" 2>&1 || true)
+	grep -q 'Not a directory' <<<"$out" || fail "lookup under a file: $out"
+)
+
+# omx ls/cat/cp/stat/rm/mkdir against their coreutils namesakes (needs omfs_check_cpa's tree)
+omfs_check_omx() (
+	set -e
+	step "omx ls/cat/cp/stat/rm/mkdir without FUSE"
+	[ "$(omx ls "$X/cpa/dir")" = "$(ls "$S/dir")" ] || fail "omx ls differs from ls"
+	[ "$(omx ls -l "$X/cpa/dir")" = "$(ls -l "$E/cpa/dir")" ] || fail "omx ls -l differs from ls -l"
+	[ "$(omx ls -a "$X/cpa")" = "$(ls -a "$E/cpa")" ] || fail "omx ls -a differs from ls -a"
+	omx cat "$X/cpa/big" | cmp - "$S/big" || fail "omx cat"
+	omx cp "$S/big" "$X/big2" && cmp "$S/big" "$E/big2" || fail "omx cp to /mfs"
+	omx cp "$X/big2" "$L/big3" && cmp "$S/big" "$L/big3" || fail "omx cp from /mfs"
+	[ "$(stat -c %a "$E/big2")" = "$(stat -c %a "$S/big")" ] || fail "omx cp mode"
+	out=$(TZ=UTC omx stat "$X/cpa/dir/f4")
+	[ "$out" = "$(TZ=UTC stat "$E/cpa/dir/f4" | sed 's|^  File: .*|  File: '"$X/cpa/dir/f4"'|; s|^ Birth: .*| Birth: -|')" ] ||
+		fail "omx stat differs from stat: $out"
+	omx mkdir -p "$X/m/n/o" && [ -d "$E/m/n/o" ] || fail "omx mkdir -p"
+	omx mkdir "$X/m" 2>/dev/null && fail "omx mkdir of an existing dir succeeded"
+	omx rm "$X/big2" && [ ! -e "$E/big2" ] || fail "omx rm"
+	set +e
+	omx ls "$X/none" 2>/dev/null; [ $? = 2 ] || fail "omx ls exit code for a missing operand"
+	omx cat "$X/none" 2>/dev/null; [ $? = 1 ] || fail "omx cat exit code"
+	omx rm "$X/m" 2>/dev/null; [ $? = 1 ] || fail "omx rm of a directory"
+	omx rm -f "$X/none"; [ $? = 0 ] || fail "omx rm -f of nothing"
+	set -e
+	out=$(omx ls /mfs/65000/x 2>&1 || true)
+	grep -q 'No route to host' <<<"$out" || fail "omx ls on an unknown node: $out"
+)

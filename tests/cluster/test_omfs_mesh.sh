@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# test_omfs_mesh.sh - oMFS between three real omxd nodes over the encrypted mesh.
+#
+#   node 1  the client: its /mfs (a FUSE mount in its own mount namespace) and `omx`
+#   node 2  exports / without root squash: real tools (omfs_checks.sh: cp -a, tar, git, sqlite3,
+#           make, mmap, xattrs, locks, permissions as uid 1000/1001, errno values, omx vs
+#           coreutils) run from node 1 on /mfs/<node 2>/<tmp dir>
+#   node 3  exports a subdirectory (plus a read-only one), root squashed: escape attempts
+#           (`..`, absolute and relative symlinks) must stay inside it; then it is killed with
+#           SIGKILL while node 1 reads from it: the reader must fail with EIO/ENOTCONN within
+#           10 s, and /mfs/<node 3> must disappear once gossip declares it dead.
+# Finally node 2 leaves (its /mfs is unmounted, node 1 stops listing it) and node 1 is stopped
+# with SIGTERM (clean unmount, threads joined, exit 0).
+# All nodes share the host's file system, so what node 2 serves is checked directly on disk.
+set -uo pipefail
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/cluster/omfs_checks.sh
+source "$(dirname "$0")/omfs_checks.sh"
+
+KILL_BOUND_S=10
+
+cluster_init
+for tool in git sqlite3 make cc python3 tar; do
+	command -v "$tool" >/dev/null 2>&1 || die "missing tool: $tool"
+done
+nodes_create 3 1
+W=$TMP/w # everything the checks create (all nodes see the host's file system)
+E3=$TMP/exp3
+RO3=$TMP/ro3
+mkdir -p "$W/exp" "$W/local" "$E3" "$RO3"
+chmod 755 "$W" "$W/exp" "$E3" "$RO3"
+
+node_start 1
+node_start 2 --no-root-squash
+node_start 3 --export "$E3" --export "$RO3:ro"
+KEY=$(cluster_keygen 1 2) || die "keygen"
+nodes_start_join "$KEY" 1 2 3
+wait_all_see 30 alive "1 2 3" "$(names 1 2 3)" || die "no full view"
+I1=$(node_id 1)
+I2=$(node_id 2)
+I3=$(node_id 3)
+M1=$(node_mfs 1)
+log "node ids: $I1 $I2 $I3; node 1's /mfs is $M1"
+
+# on1 CMD...: run CMD on node 1 (its network and mount namespace)
+on1() { node_exec_mnt 1 "$@"; }
+mfs_lists() { on1 ls "$M1" | grep -qx "$1"; }
+wait_until 10 mfs_lists "$I3" || die "node 1's /mfs does not list node 3"
+
+step "/mfs root on node 1"
+out=$(on1 ls "$M1" | sort | tr '\n' ' ')
+want=$(printf '%s\n' "$I1" "$I2" "$I3" here home | sort | tr '\n' ' ')
+[ "$out" = "$want" ] || die "ls /mfs: '$out', want '$want'"
+[ "$(on1 readlink "$M1/here")" = "$I1" ] || die "/mfs/here"
+[ "$(on1 readlink "$M1/home")" = "$I1" ] || die "/mfs/home"
+[ "$(on1 cat "$M1/$I1/etc/hostname")" = "$(cat /etc/hostname)" ] || die "own node through /mfs"
+on1 test -e "$M1/65000" && die "a node that is not a member"
+
+step "real tools from node 1 on /mfs/$I2$W/exp (omfs_checks.sh)"
+on1 env S="$W/local/src" M="$M1/$I2$W/exp" E="$W/exp" L="$W/local" X="/mfs/$I2$W/exp" \
+	OMX="$OMX" STATE="$(node_dir 1)" CHECKS="$_LIB_DIR/omfs_checks.sh" bash -c '
+	set -euo pipefail
+	source "$CHECKS"
+	fail() { echo "FAIL: $*" >&2; exit 1; }
+	omx() { "$OMX" --state-dir "$STATE" "$@"; }
+	omfs_make_source
+	omfs_check_cpa
+	omfs_check_tar
+	omfs_check_git
+	omfs_check_sqlite
+	omfs_check_make
+	omfs_check_mmap
+	omfs_check_xattrs
+	omfs_check_locks
+	omfs_check_perms
+	omfs_check_errno
+	omfs_check_omx
+' || die "real-tool checks over the mesh"
+n=$(node_omx 2 status --json | jq '.counters.omfs_rx_requests')
+[ "$n" -gt 1000 ] || die "node 2 served only $n requests"
+log "node 2 served $n oMFS requests"
+
+step "exports of node 3: a subdirectory, escapes, read-only, root squash"
+mkdir -p "$E3/etc" "$E3/pub"
+chmod 1777 "$E3/pub"
+echo INSIDE >"$E3/etc/hostname"
+ln -s /etc/hostname "$E3/abs"
+ln -s ../../../../../../../../../etc/hostname "$E3/rel"
+ln -s / "$E3/rootlink"
+echo secret >"$E3/secret"
+chmod 600 "$E3/secret"
+echo ro >"$RO3/file"
+X3=/mfs/$I3$E3
+for p in abs rel rootlink/etc/hostname; do
+	out=$(node_omx 1 cat "$X3/$p" 2>&1) || die "omx cat $p: $out"
+	[ "$out" = INSIDE ] || die "symlink $p resolved outside the export: '$out'"
+done
+node_omx 1 cat "$X3/../../../../../etc/hostname" >/dev/null 2>&1 && die "'..' left the export"
+node_omx 1 cat "/mfs/$I3/etc/hostname" >/dev/null 2>&1 && die "a path outside every export"
+out=$(node_omx 1 ls "/mfs/$I3/")
+[ "$out" = "$(echo "$TMP" | cut -d/ -f2)" ] ||
+	die "only the exports' ancestors may show at node 3's root: '$out'"
+on1 cat "$M1/$I3/etc/hostname" >/dev/null 2>&1 && die "FUSE: a path outside every export"
+[ "$(on1 cat "$M1/$I3$E3/etc/hostname")" = INSIDE ] || die "FUSE: file in the export"
+out=$(on1 touch "$M1/$I3$RO3/new" 2>&1) && die "created a file in a read-only export"
+grep -q 'Read-only file system' <<<"$out" || die "read-only export error: $out"
+[ "$(on1 cat "$M1/$I3$RO3/file")" = ro ] || die "read from a read-only export"
+on1 cat "$M1/$I3$E3/secret" >/dev/null 2>&1 && die "squashed root read a 0600 root file"
+on1 sh -c "echo sq >'$M1/$I3$E3/pub/sq'" || die "squashed root writing in a 1777 dir"
+[ "$(stat -c %u:%g "$E3/pub/sq")" = 65534:65534 ] || die "root was not squashed: $(stat -c %u:%g "$E3/pub/sq")"
+
+step "node 3 killed (SIGKILL) while node 1 reads from it"
+head -c $((32 << 20)) /dev/urandom >"$E3/big"
+chmod 644 "$E3/big"
+on1 python3 - "$M1/$I3$E3/big" >"$TMP/reader.out" 2>&1 <<'EOF' &
+import errno, sys, time
+p = sys.argv[1]
+passes = 0
+while True:
+    try:
+        with open(p, "rb", buffering=0) as f:
+            while f.read(1 << 16):
+                pass
+        passes += 1
+        if passes == 1:
+            print("reading", flush=True)
+    except OSError as e:
+        print("error", errno.errorcode.get(e.errno, e.errno), passes, flush=True)
+        sys.exit(0)
+EOF
+READER=$!
+wait_until 20 grep -q reading "$TMP/reader.out" || die "the reader never finished a pass: $(cat "$TMP/reader.out")"
+t0=$(now_ms)
+node_kill 3
+if ! wait_until $KILL_BOUND_S grep -q error "$TMP/reader.out"; then
+	kill -9 "$READER" 2>/dev/null
+	die "a read from the killed node still hangs after $KILL_BOUND_S s"
+fi
+dt=$(($(now_ms) - t0))
+wait "$READER" 2>/dev/null
+out=$(cat "$TMP/reader.out")
+grep -qE 'error (EIO|ENOTCONN)' <<<"$out" || die "reader failed with the wrong error: $out"
+log "reader failed after $dt ms: $(tail -1 "$TMP/reader.out")"
+t0=$(now_ms)
+out=$(node_omx 1 cat "$X3/etc/hostname" 2>&1) && die "omx cat from a killed node succeeded"
+[ $(($(now_ms) - t0)) -lt $((KILL_BOUND_S * 1000)) ] || die "omx cat from a killed node took too long"
+wait_all_see 30 dead "1 2" "n3" || die "node 3 not declared dead"
+mfs_lacks() { ! on1 ls "$M1" | grep -qx "$1"; }
+wait_until 5 mfs_lacks "$I3" || die "/mfs/$I3 still listed after node 3 was declared dead"
+out=$(on1 stat "$M1/$I3" 2>&1) && die "/mfs/$I3 still resolves"
+out=$(on1 ls "$M1/$I3$E3" 2>&1) && die "node 3's subtree still answers"
+[ "$(on1 cat "$M1/$I2/etc/hostname")" = "$(cat /etc/hostname)" ] || die "node 2 no longer reachable"
+
+step "node 2 leaves: its /mfs is unmounted, node 1 stops listing it"
+node_omx 2 leave >/dev/null || die "omx leave on node 2"
+wait_until 10 grep -q "oMFS unmounted" "$(node_log 2)" || die "node 2 did not unmount /mfs on leave"
+node_exec_mnt 2 mountpoint -q "$(node_mfs 2)" && die "node 2's /mfs still mounted after leaving"
+wait_until 10 mfs_lacks "$I2" || die "node 1 still lists node 2 after it left"
+node_omx 1 ls "/mfs/$I2/" >/dev/null 2>&1 && die "omx ls on a node that left"
+
+step "node 1 stopped with SIGTERM: unmounts, joins its threads, exits 0"
+node_stop 1 10
+rc=$?
+[ "$rc" = 0 ] || die "omxd on node 1 exited with $rc"
+grep -q "oMFS unmounted" "$(node_log 1)" || die "node 1 did not log its unmount"
+cluster_pass "oMFS over the mesh: tools, permissions, escapes, kill -9 in $dt ms, leave, exit"

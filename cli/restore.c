@@ -98,6 +98,9 @@ int restore_main(int argc, char **argv)
 		fprintf(stderr, "restore_us=%llu pages_us=%llu page_bytes=%llu same_pid=%d pid=%d\n",
 			(unsigned long long)st.total_us, (unsigned long long)st.pages_us,
 			(unsigned long long)st.page_bytes, st.same_pid, pid);
+	if (st.vdso_syscalls)
+		fprintf(stderr, "omx: the image comes from another kernel build: its vDSO calls "
+				"(clock_gettime, ...) now make system calls\n");
 	if (ident >= 0) {
 		/* a supervisor of its own, so the process keeps its identity after we exit */
 		r = mig_ident_spawn(ident, pid, st.orig_pid);

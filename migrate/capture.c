@@ -21,6 +21,7 @@
 #include "common/cpu.h"
 #include "migrate/cantmove.h"
 #include "migrate/ident.h"
+#include "migrate/vdso.h"
 
 static uint64_t now_us(void)
 {
@@ -120,6 +121,22 @@ static int capture_pending_info(struct mig_tracee *t, struct mig_image *img)
 	return 0;
 }
 
+/* The [vdso] pages, so that another kernel build can still run the process (vdso.h). */
+static int capture_vdso(struct mig_tracee *t, struct mig_image *img)
+{
+	for (size_t i = 0; i < img->n_regions; i++) {
+		const struct mig_region *g = &img->regions[i];
+		if (g->kind != MIG_REG_VDSO || g->end - g->start > MIG_VDSO_MAX)
+			continue;
+		img->vdso_text = malloc(g->end - g->start);
+		if (!img->vdso_text)
+			return -ENOMEM;
+		img->vdso_len = (uint32_t)(g->end - g->start);
+		return mig_tracee_read(t, g->start, img->vdso_text, img->vdso_len);
+	}
+	return 0;
+}
+
 static int capture_frozen(struct mig_tracee *t, struct mig_image *img, struct mig_writer *w,
 			  struct mig_capture_stats *st, char *why, size_t whylen)
 {
@@ -165,6 +182,8 @@ static int capture_frozen(struct mig_tracee *t, struct mig_image *img, struct mi
 		return r;
 	}
 	r = mig_capture_regions(t->pid, img, why, whylen);
+	if (r == 0)
+		r = capture_vdso(t, img);
 	if (r < 0)
 		return r;
 	r = mig_image_validate(img);

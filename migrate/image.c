@@ -30,6 +30,7 @@ void mig_image_free(struct mig_image **pimg)
 	free(img->fds);
 	free(img->ptimers);
 	free(img->pending_info);
+	free(img->vdso_text);
 	free(img->xsave);
 	free(img->mm.exe);
 	free(img->cwd);
@@ -127,6 +128,14 @@ int mig_image_validate(const struct mig_image *img)
 		r = validate_ptimers(img);
 	if (img->n_pending_info > MIG_MAX_PENDING_INFO)
 		return -EBADMSG;
+	if (img->vdso_len) { /* the pages of the image's [vdso] region, exactly */
+		int found = 0;
+		for (size_t i = 0; i < img->n_regions; i++)
+			found |= img->regions[i].kind == MIG_REG_VDSO &&
+				 img->regions[i].end - img->regions[i].start == img->vdso_len;
+		if (!found)
+			return -EBADMSG;
+	}
 	for (size_t i = 0; i < img->n_pending_info && r == 0; i++) {
 		int sig = img->pending_info[i].si_signo;
 		if (sig <= 0 || sig > MIG_NSIG || !(img->pending & (1ull << (sig - 1))))

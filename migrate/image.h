@@ -142,6 +142,8 @@ struct mig_image {
 	size_t n_ptimers;
 	siginfo_t *pending_info; /* owned array: siginfo of pending signals, where known */
 	size_t n_pending_info;
+	uint8_t *vdso_text; /* owned: the [vdso] pages at capture (vdso.h), vdso_len bytes */
+	uint32_t vdso_len;
 };
 
 /* Returns a zeroed image, or NULL (out of memory). Caller owns it: mig_image_free(). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "migrate/image_wire_int.h"
+#include "migrate/vdso.h"
 
 #define GP_FIELDS(X)                                                                               \
 	X(r15) X(r14) X(r13) X(r12) X(rbp) X(rbx) X(r11) X(r10) X(r9) X(r8) X(rax) X(rcx) X(rdx)   \
@@ -189,6 +190,8 @@ static void fill_misc(struct mig_proc_msg *m, const struct mig_image *img)
 						    (uint8_t *)&img->pending_info[i] };
 	m->p.n_pending_info = npi;
 	m->p.pending_info = m->pi_v;
+	m->p.vdso.data = img->vdso_text;
+	m->p.vdso.len = img->vdso_len;
 }
 
 struct mig_proc_msg *mig_proc_msg_build(const struct mig_image *img)
@@ -378,6 +381,15 @@ static int decode_misc(const Omx__ImgProcess *p, struct mig_image *img)
 	memcpy(img->ids, p->ids, sizeof(img->ids));
 	if (err == 0)
 		err = decode_ptimers(p, img);
+	if (err == 0 && p->vdso.len) {
+		if (p->vdso.len > MIG_VDSO_MAX || p->vdso.len % MIG_PAGE)
+			return -EBADMSG;
+		img->vdso_text = malloc(p->vdso.len);
+		if (!img->vdso_text)
+			return -ENOMEM;
+		memcpy(img->vdso_text, p->vdso.data, p->vdso.len);
+		img->vdso_len = (uint32_t)p->vdso.len;
+	}
 	if (err == 0 && p->n_pending_info) {
 		if (p->n_pending_info > MIG_MAX_PENDING_INFO)
 			return -EBADMSG;

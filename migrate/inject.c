@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "migrate/image.h"
+#include "migrate/procmaps.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
 
@@ -123,6 +126,36 @@ fail:
 	return r;
 }
 
+/* No [vdso] (a process restored under another kernel build has an anonymous copy instead, or
+ * one that unmapped it): any `0f 05` byte pair in executable memory will do, since rip may
+ * point into the middle of other instructions. */
+static int find_syscall_anywhere(struct mig_tracee *t)
+{
+	struct mig_map *m;
+	size_t n;
+	int r = mig_maps_read(t->pid, &m, &n);
+	if (r < 0)
+		return r;
+	static uint8_t buf[1 << 16];
+	r = -ENOENT;
+	for (size_t i = 0; i < n && r == -ENOENT; i++) {
+		if (!(m[i].prot & PROT_EXEC) || strcmp(m[i].path, "[vsyscall]") == 0)
+			continue;
+		size_t len = m[i].end - m[i].start < sizeof(buf) ? m[i].end - m[i].start : sizeof(buf);
+		if (mig_tracee_read(t, m[i].start, buf, len) < 0)
+			continue;
+		for (size_t k = 0; k + 1 < len; k++) {
+			if (buf[k] == 0x0f && buf[k + 1] == 0x05) {
+				t->syscall_ip = m[i].start + k;
+				r = 0;
+				break;
+			}
+		}
+	}
+	free(m);
+	return r;
+}
+
 int mig_tracee_find_syscall(struct mig_tracee *t)
 {
 	char path[64], line[512];
@@ -140,7 +173,7 @@ int mig_tracee_find_syscall(struct mig_tracee *t)
 	}
 	fclose(f);
 	if (!found || e - s > (1 << 20))
-		return -ENOENT;
+		return find_syscall_anywhere(t);
 	uint8_t buf[1 << 14];
 	size_t len = e - s < sizeof(buf) ? e - s : sizeof(buf);
 	int r = mig_tracee_read(t, s, buf, len);

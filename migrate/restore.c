@@ -52,12 +52,13 @@ int mig_image_compat(const struct mig_image *img, char *why, size_t whylen)
 	}
 	uint8_t fp[CPU_FP_LEN];
 	int r = cpu_vdso_fingerprint(fp);
-	if (r < 0 || memcmp(fp, img->hdr.vdso_fp, CPU_FP_LEN) != 0) {
-		snprintf(why, whylen, "kernel mismatch: the image was taken under another kernel "
-				      "build (vDSO fingerprint differs)");
-		return -ENOEXEC;
-	}
-	return 0;
+	if (r == 0 && memcmp(fp, img->hdr.vdso_fp, CPU_FP_LEN) == 0)
+		return 0;
+	if (r == 0 && img->vdso_len) /* validated: the pages of its [vdso] region */
+		return MIG_COMPAT_VDSO_SYSCALLS;
+	snprintf(why, whylen, "kernel mismatch: the image was taken under another kernel build "
+			      "(vDSO fingerprint differs) and does not carry its vDSO");
+	return -ENOEXEC;
 }
 
 static int overlaps(uint64_t a, uint64_t len, uint64_t s, uint64_t e)
@@ -199,6 +200,9 @@ int mig_restore(struct mig_reader *rd, pid_t *ret_pid, int *ret_ident,
 	uint64_t ctl = 0;
 	st.orig_pid = img->hdr.pid;
 	r = mig_image_compat(img, why, whylen);
+	st.vdso_syscalls = r == MIG_COMPAT_VDSO_SYSCALLS;
+	if (r > 0)
+		r = 0;
 	if (r == 0 && pick_hole(img, &ctl) < 0) {
 		snprintf(why, whylen, "no free address for the control page");
 		r = -ENOMEM;
@@ -219,7 +223,7 @@ int mig_restore(struct mig_reader *rd, pid_t *ret_pid, int *ret_ident,
 			t.syscall_ip = ctl;
 	}
 	if (r == 0)
-		r = mig_restore_space(&t, ctl, img, why, whylen);
+		r = mig_restore_space(&t, ctl, img, st.vdso_syscalls, why, whylen);
 	if (r == 0) {
 		uint64_t p0 = now_us();
 		r = mig_restore_pages(&t, img, rd, &st.page_bytes, why, whylen);

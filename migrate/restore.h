@@ -20,6 +20,7 @@ struct mig_restore_stats {
 	uint64_t pages_us;   /* of which: filling memory */
 	uint64_t page_bytes; /* page data written */
 	int same_pid;        /* 1 if the process got its original PID back */
+	int vdso_syscalls;   /* 1 if its vDSO calls were redirected to system calls */
 	int orig_pid;        /* the PID in the image */
 };
 
@@ -35,7 +36,10 @@ __attribute__((warn_unused_result)) int mig_restore(struct mig_reader *r, pid_t 
 						    struct mig_restore_stats *ret_stats, char *why,
 						    size_t whylen);
 
-/* Can this machine run the image? 0, or -ENOEXEC/-EPROTONOSUPPORT with the reason in why. */
+/* Can this machine run the image? 0: yes; MIG_COMPAT_VDSO_SYSCALLS: yes, but it was taken
+ * under another kernel build, so its vDSO calls must become system calls (vdso.h); or
+ * -ENOEXEC/-EPROTONOSUPPORT with the reason in why. */
+#define MIG_COMPAT_VDSO_SYSCALLS 1
 __attribute__((warn_unused_result)) int mig_image_compat(const struct mig_image *img, char *why,
 							 size_t whylen);
 
@@ -46,9 +50,10 @@ __attribute__((warn_unused_result)) int mig_image_compat(const struct mig_image 
 #define MIG_SCRATCH_OFF 64
 
 /* Replaces the stub's address space with the image's regions (stub mappings and rseq dropped,
- * the vDSO moved). Returns 0 or negative errno (why set). */
-int mig_restore_space(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img, char *why,
-		      size_t whylen);
+ * the vDSO moved, or with vdso_syscalls the image's own vDSO mapped back redirected to system
+ * calls). Returns 0 or negative errno (why set). */
+int mig_restore_space(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img,
+		      int vdso_syscalls, char *why, size_t whylen);
 /* Streams the page chunks from r into the tracee. */
 int mig_restore_pages(struct mig_tracee *t, const struct mig_image *img, struct mig_reader *r,
 		      uint64_t *ret_bytes, char *why, size_t whylen);

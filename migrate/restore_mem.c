@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 
 #include "migrate/procmaps.h"
+#include "migrate/vdso.h"
 
 #define RSEQ_FLAG_UNREGISTER 1
 
@@ -198,8 +199,41 @@ static int map_region(struct mig_tracee *t, uint64_t ctl, const struct mig_regio
 	return 0;
 }
 
-int mig_restore_space(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img, char *why,
-		      size_t whylen)
+/* Another kernel build: the image's own vDSO pages, redirected to system calls (vdso.h), go
+ * back at their address; its data pages become empty read-only memory. */
+static int redirect_vdso(struct mig_tracee *t, const struct mig_image *img, char *why,
+			 size_t whylen)
+{
+	uint8_t *text = malloc(img->vdso_len);
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, img->vdso_text, img->vdso_len);
+	int r = mig_vdso_redirect(text, img->vdso_len);
+	if (r < 0)
+		snprintf(why, whylen, "the image's vDSO cannot be redirected to system calls");
+	for (size_t i = 0; i < img->n_regions && r >= 0; i++) {
+		const struct mig_region *g = &img->regions[i];
+		if (g->kind != MIG_REG_VVAR && g->kind != MIG_REG_VVAR_VCLOCK &&
+		    g->kind != MIG_REG_VDSO)
+			continue;
+		int vdso = g->kind == MIG_REG_VDSO;
+		long a = mig_tracee_call(t, SYS_mmap, g->start, g->end - g->start,
+					 PROT_READ | (vdso ? PROT_EXEC : 0),
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0);
+		if (a != (long)g->start) {
+			snprintf(why, whylen, "mapping the old vDSO at %#lx: %s",
+				 (unsigned long)g->start, a < 0 ? strerror((int)-a) : "moved");
+			r = a < 0 ? (int)a : -EFAULT;
+		} else if (vdso) {
+			r = mig_tracee_write(t, g->start, text, img->vdso_len);
+		}
+	}
+	free(text);
+	return r < 0 ? r : 0;
+}
+
+int mig_restore_space(struct mig_tracee *t, uint64_t ctl, const struct mig_image *img,
+		      int vdso_syscalls, char *why, size_t whylen)
 {
 	int r = drop_stub_rseq(t);
 	if (r == 0)
@@ -208,7 +242,7 @@ int mig_restore_space(struct mig_tracee *t, uint64_t ctl, const struct mig_image
 		snprintf(why, whylen, "clearing the stub: %s", strerror(-r));
 		return r;
 	}
-	r = move_vdso(t, img, why, whylen);
+	r = vdso_syscalls ? redirect_vdso(t, img, why, whylen) : move_vdso(t, img, why, whylen);
 	struct file_cache c = { .fd = -1 };
 	for (size_t i = 0; i < img->n_regions && r == 0; i++) {
 		const struct mig_region *reg = &img->regions[i];

@@ -126,11 +126,41 @@ act_leave() {
 	show_nodes 1
 }
 
+# ---- oMFS (issue 4): /mfs on the surviving nodes; kept in this one function -------------------
+act_mfs() {
+	banner "oMFS: every node's files at /mfs/<id>/path, over the same encrypted mesh"
+	local m1 m2 i1 i2 f
+	if [ "$DEMO_NODES" -lt 4 ]; then # act_leave stopped n$DEMO_NODES and n$((DEMO_NODES - 1))
+		log "the oMFS act needs n1 and n2 alive: DEMO_NODES >= 4"
+		return 0
+	fi
+	m1=$(node_mfs 1) m2=$(node_mfs 2)
+	i1=$(node_id 1) i2=$(node_id 2)
+	[ -n "$i1" ] && [ -n "$i2" ] || die "no node ids"
+	wait_until 10 node_exec_mnt 1 test -d "$m1/$i2" || die "n1's /mfs does not show n2"
+	echo "\$ ls /mfs    # on n1 (mounted at $m1 in n1's mount namespace)"
+	node_exec_mnt 1 ls "$m1" || die "ls /mfs on n1"
+	# n2's /tmp is the host's, so the file goes away with the demo's temp dir; the directory is
+	# world-writable because n1's root is squashed to nobody on n2 (the default)
+	mkdir -m 1777 "$TMP/pub" || die "mkdir $TMP/pub"
+	f=$TMP/pub/mfs-demo.txt
+	echo "\$ echo \"written on n1\" > /mfs/$i2$f    # on n1"
+	node_exec_mnt 1 sh -c "echo 'written on n1 at $(date +%T)' > '$m1/$i2$f'" ||
+		die "write through /mfs/$i2 on n1"
+	echo "\$ cat /mfs/here$f    # on n2: its own file, served locally"
+	node_exec_mnt 2 cat "$m2/here$f" || die "read on n2"
+	echo "\$ omx ls -l /mfs/$i2$TMP/pub    # on n1: no mount needed, straight over the mesh"
+	node_omx 1 ls -l "/mfs/$i2$TMP/pub" || die "omx ls on n1"
+	echo "\$ omx cat /mfs/$i1/etc/hostname    # on n2"
+	node_omx 2 cat "/mfs/$i1/etc/hostname" || die "omx cat on n2"
+}
+
 act_deps
 act_build
 act_cluster_setup
 act_join
 act_load
 act_leave
+act_mfs
 banner "done; cleaning up"
 cluster_pass "demo finished"

@@ -16,5 +16,5 @@ wait_all_see 10 left "1 2 3" "n4" || die "SIGTERM: n4 not seen as left by all"
 # a leaver stays "left", it is not later declared dead by failure detection
 sleep 4
 all_see left "1 2 3" "n4 n5" || { print_views "1 2 3"; die "left nodes changed state"; }
-all_see alive "1 2 3" "$(names 1 2 3)" || { print_views "1 2 3"; die "remaining nodes lost each other"; }
+wait_until 10 all_see alive "1 2 3" "$(names 1 2 3)" || { print_views "1 2 3"; die "remaining nodes lost each other"; }
 cluster_pass "omx leave and SIGTERM seen as left by all"

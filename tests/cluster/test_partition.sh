@@ -18,8 +18,8 @@ wait_until 30 all_see_one_of "dead suspect" "$A" "$(names $B)" ||
 wait_until 30 all_see_one_of "dead suspect" "$B" "$(names $A)" ||
 	{ print_views "$ALL"; die "side B did not lose side A within 30 s"; }
 log "sides separated after $(($(now_ms) - t0)) ms"
-all_see alive "$A" "$(names $A)" || { print_views "$A"; die "side A lost one of its own"; }
-all_see alive "$B" "$(names $B)" || { print_views "$B"; die "side B lost one of its own"; }
+wait_until 10 all_see alive "$A" "$(names $A)" || { print_views "$A"; die "side A lost one of its own"; }
+wait_until 10 all_see alive "$B" "$(names $B)" || { print_views "$B"; die "side B lost one of its own"; }
 # let the separation settle into "dead" on both sides, so healing has real work to do
 wait_until 30 all_see dead "$A" "$(names $B)" || log "note: side A still has some of B suspect"
 

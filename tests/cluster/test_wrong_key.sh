@@ -37,7 +37,7 @@ rc=$?
 [ "$rc" -eq 1 ] || die "omx join with a foreign key exited $rc, want 1 (no member answers)"
 log "foreign-key join: $(cat "$TMP/join5.err")"
 # the real members are undisturbed
-all_see alive "1 2 3 4" "$(names 1 2 3 4)" || { print_views "1 2 3 4"; die "members lost each other"; }
+wait_until 10 all_see alive "1 2 3 4" "$(names 1 2 3 4)" || { print_views "1 2 3 4"; die "members lost each other"; }
 
 # if the daemon counts rejected handshakes, node 1 (the seed n5 dials) must have counted more
 # of them than before n5 tried

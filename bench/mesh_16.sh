@@ -92,12 +92,21 @@ for k in $PAIR; do node_stop "$k" 10 >/dev/null; done
 key=$(cluster_keygen 1 2) || die "keygen"
 read -r mesh_ms mesh_poll < <(join_time "$MESH" "$key") || die "the $N-node mesh did not form"
 log "join to full view: $N nodes $mesh_ms ms (polls: $mesh_poll ms); baseline 2 nodes $pair_ms ms (polls: $pair_poll ms)"
+# suspicions logged by the mesh's daemons: nobody died, so every one of them was false
+suspicions() {
+	local k c=0
+	for k in $MESH; do c=$((c + $(grep -c ' is suspect$' "$(node_log "$k")"))); done
+	echo "$c"
+}
+susp_join=$(suspicions)
+log "false suspicions during the join (all nodes): $susp_join"
 
 sleep 3 # let join-time traffic (pushes, info republishing) die down before measuring idle
 declare -A t0
 for k in $MESH $LONE; do t0[$k]=$(cpu_ticks "${NODE_PID[$k]}"); done
 log "measuring idle CPU over $IDLE_S s"
 sleep "$IDLE_S"
+log "false suspicions while idle (all nodes): $(($(suspicions) - susp_join))"
 # the mesh must still be whole at the end of the window, else the figures mean nothing
 for k in $MESH; do full_view "$k" "$N" || { print_views "$MESH"; die "node $k lost its full view while idle"; }; done
 

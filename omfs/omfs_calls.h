@@ -37,7 +37,8 @@ __attribute__((warn_unused_result)) int omfs_calls_new(const struct omfs_calls_c
 /* Fails every call with -ESHUTDOWN (async callbacks run here), then frees. NULL-safe. */
 void omfs_calls_free(struct omfs_calls **c);
 
-/* struct omfs_transport.request with ctx = the table: blocks. Returns 0 (*ret_resp malloc'ed,
+/* struct omfs_transport.request with ctx = the table: blocks. Never call it on the loop thread
+ * (it waits for that thread to send the request): the loop uses omfs_calls_start. Returns 0 (*ret_resp malloc'ed,
  * caller owns it) or -ETIMEDOUT, -ENOTCONN (node died/left), -EHOSTUNREACH (unknown node, said
  * by the send function), -ESHUTDOWN, -ENOMEM. */
 int omfs_calls_request(void *ctx, uint32_t node, const uint8_t *req, size_t len,

@@ -322,6 +322,9 @@ static void unmount_mfs(struct omxd_mfs *m)
 {
 	if (!m->fuse)
 		return;
+	/* FUSE workers waiting on other nodes (a lock wait has no deadline) must return before
+	 * the loop can be joined: refuse and fail blocking calls meanwhile */
+	omfs_calls_set_closed(m->calls, -ENOTCONN);
 	omfs_fuse_exit(m->fuse);
 	bool joined = false;
 	for (int i = 0; i < FUSE_JOIN_TRIES && !joined; i++) {
@@ -351,6 +354,8 @@ static void unmount_mfs(struct omxd_mfs *m)
 	omfs_fuse_free(&m->fuse);
 	pthread_mutex_unlock(&m->flock);
 	log_info("oMFS unmounted from %s", m->d->opts.mfs_dir);
+	if (m->d->g && !m->d->leaving)
+		omfs_calls_set_closed(m->calls, 0); /* still a member: omxd's own calls go on */
 }
 
 /* Worker side of MFS_JOB_NODE_GONE. */

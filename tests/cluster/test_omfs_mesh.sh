@@ -9,8 +9,9 @@
 #           (`..`, absolute and relative symlinks) must stay inside it; then it is killed with
 #           SIGKILL while node 1 reads from it: the reader must fail with EIO/ENOTCONN within
 #           10 s, and /mfs/<node 3> must disappear once gossip declares it dead.
-# Finally node 2 leaves (its /mfs is unmounted, node 1 stops listing it) and node 1 is stopped
-# with SIGTERM (clean unmount, threads joined, exit 0).
+# Then node 1 is stopped with SIGTERM while its /mfs is busy (a cwd, an open file, a lock wait):
+# clean unmount, threads joined, exit 0 within 5 s; restarted, it rejoins; finally node 2 leaves
+# (its /mfs is unmounted, node 1 stops listing it).
 # All nodes share the host's file system, so what node 2 serves is checked directly on disk.
 set -uo pipefail
 # shellcheck source=tests/cluster/lib.sh
@@ -152,16 +153,41 @@ out=$(on1 stat "$M1/$I3" 2>&1) && die "/mfs/$I3 still resolves"
 out=$(on1 ls "$M1/$I3$E3" 2>&1) && die "node 3's subtree still answers"
 [ "$(on1 cat "$M1/$I2/etc/hostname")" = "$(cat /etc/hostname)" ] || die "node 2 no longer reachable"
 
+step "node 1 stopped with SIGTERM while /mfs is busy: unmounts, joins its threads, exits 0"
+# a process with its cwd in /mfs, one with a file open, one waiting for a lock held on node 2
+mkdir -m 777 "$TMP/lk"
+touch "$TMP/lk/f"
+chmod 666 "$TMP/lk/f"
+flock "$TMP/lk/f" -c "sleep 60" &
+HOLDER=$!
+on1 sh -c "cd '$M1/$I2/tmp' && exec sleep 60" &
+CWD=$!
+on1 sh -c "exec 3<'$M1/$I2/etc/hostname'; exec sleep 60" &
+OPEN=$!
+sleep 0.5
+on1 sh -c "flock '$M1/$I2$TMP/lk/f' -c true; echo \"waiter exit \$?\"" >"$TMP/waiter.out" 2>&1 &
+WAITER=$!
+sleep 1
+t0=$(now_ms)
+node_stop 1 10
+rc=$?
+dt_stop=$(($(now_ms) - t0))
+[ "$rc" = 0 ] || die "omxd on node 1 exited with $rc"
+[ "$dt_stop" -lt 5000 ] || die "stopping node 1 with a busy /mfs took $dt_stop ms"
+grep -q "oMFS unmounted" "$(node_log 1)" || die "node 1 did not log its unmount"
+wait_until 5 grep -q "waiter exit" "$TMP/waiter.out" || die "a lock waiter on /mfs outlived omxd"
+grep -q "waiter exit 0" "$TMP/waiter.out" && die "the lock waiter got a lock held elsewhere"
+log "node 1 stopped in $dt_stop ms with a busy /mfs"
+kill "$HOLDER" "$CWD" "$OPEN" "$WAITER" 2>/dev/null
+wait "$HOLDER" "$CWD" "$OPEN" "$WAITER" 2>/dev/null
+node_restart 1
+wait_all_see 30 alive "1 2" "n1 n2" || die "node 1 did not rejoin"
+wait_until 10 mfs_lists "$I2" || die "node 1's /mfs is back without node 2"
+
 step "node 2 leaves: its /mfs is unmounted, node 1 stops listing it"
 node_omx 2 leave >/dev/null || die "omx leave on node 2"
 wait_until 10 grep -q "oMFS unmounted" "$(node_log 2)" || die "node 2 did not unmount /mfs on leave"
 node_exec_mnt 2 mountpoint -q "$(node_mfs 2)" && die "node 2's /mfs still mounted after leaving"
 wait_until 10 mfs_lacks "$I2" || die "node 1 still lists node 2 after it left"
 node_omx 1 ls "/mfs/$I2/" >/dev/null 2>&1 && die "omx ls on a node that left"
-
-step "node 1 stopped with SIGTERM: unmounts, joins its threads, exits 0"
-node_stop 1 10
-rc=$?
-[ "$rc" = 0 ] || die "omxd on node 1 exited with $rc"
-grep -q "oMFS unmounted" "$(node_log 1)" || die "node 1 did not log its unmount"
-cluster_pass "oMFS over the mesh: tools, permissions, escapes, kill -9 in $dt ms, leave, exit"
+cluster_pass "oMFS over the mesh: tools, permissions, escapes, kill -9 in $dt ms, busy stop in $dt_stop ms, leave"

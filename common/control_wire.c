@@ -74,7 +74,8 @@ int control_request_unpack(const uint8_t *buf, size_t len, struct control_reques
 		ret->uid = m->uid;
 		ret->gid = m->gid;
 		ret->ngroups = (uint32_t)m->n_groups;
-		memcpy(ret->groups, m->groups, m->n_groups * sizeof(ret->groups[0]));
+		if (m->n_groups) /* protobuf-c leaves the array NULL when empty */
+			memcpy(ret->groups, m->groups, m->n_groups * sizeof(ret->groups[0]));
 		ret->omfs_len = m->omfs.len;
 		if (m->omfs.len)
 			memcpy(ret->omfs, m->omfs.data, m->omfs.len);

@@ -225,6 +225,8 @@ long mig_source_mem(void *ctx, void *buf, size_t len)
 {
 	struct mig_memsrc *m = ctx;
 	size_t n = m->len - m->off < len ? m->len - m->off : len;
+	if (n == 0)
+		return 0; /* m->data may be NULL for an empty source */
 	memcpy(buf, m->data + m->off, n);
 	m->off += n;
 	return (long)n;

@@ -500,7 +500,7 @@ static int resp_entries_from_msg(const Omfs__Response *m, struct omfs_resp *r)
 	for (size_t i = 0; i < m->n_entries; i++) {
 		const Omfs__Entry *e = m->entries[i];
 		struct omfs_dirent *d = &r->entries[i];
-		if (memchr(e->name.data, 0, e->name.len) || e->name.len == 0 || e->name.len > 255)
+		if (e->name.len == 0 || e->name.len > 255 || memchr(e->name.data, 0, e->name.len))
 			return -EBADMSG;
 		d->name = strndup((const char *)e->name.data, e->name.len);
 		if (!d->name)

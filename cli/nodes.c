@@ -72,20 +72,10 @@ static void print_json(const struct control_node *n, bool first)
 
 int nodes_main(int argc, char **argv)
 {
-	if (omx_wants_help(argc, argv)) {
-		omx_subcommand_help("nodes", true);
-		return OMX_EXIT_OK;
-	}
 	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else {
-			fprintf(stderr, "omx: nodes: unexpected argument '%s'\n", argv[i]);
-			omx_subcommand_help("nodes", false);
-			return OMX_EXIT_USAGE;
-		}
-	}
+	int exit_code;
+	if (!omx_listing_args("nodes", argc, argv, &json, &exit_code))
+		return exit_code;
 	struct control_reply *rep = calloc(1, sizeof(*rep));
 	if (!rep) {
 		fprintf(stderr, "omx: out of memory\n");

@@ -30,5 +30,9 @@ int omx_call(const struct control_request *req, uint32_t timeout_ms, struct cont
 void omx_subcommand_help(const char *name, bool to_stdout);
 /* True if argv[1] is --help or -h. */
 bool omx_wants_help(int argc, char **argv);
+/* Arguments of the read-only listing commands (nodes, status): --help, --json, nothing else.
+ * Returns true if the command should go on (*ret_json set); false with *ret_exit_code set when
+ * help was printed (0) or the arguments were wrong (usage printed, 2). */
+bool omx_listing_args(const char *name, int argc, char **argv, bool *ret_json, int *ret_exit_code);
 /* JSON string literal (quotes included) of s to stdout. */
 void omx_json_str(const char *s);

@@ -30,6 +30,27 @@ bool omx_wants_help(int argc, char **argv)
 	return false;
 }
 
+bool omx_listing_args(const char *name, int argc, char **argv, bool *ret_json, int *ret_exit_code)
+{
+	if (omx_wants_help(argc, argv)) {
+		omx_subcommand_help(name, true);
+		*ret_exit_code = OMX_EXIT_OK;
+		return false;
+	}
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0) {
+			fprintf(stderr, "omx: %s: unexpected argument '%s'\n", name, argv[i]);
+			omx_subcommand_help(name, false);
+			*ret_exit_code = OMX_EXIT_USAGE;
+			return false;
+		}
+		json = true;
+	}
+	*ret_json = json;
+	return true;
+}
+
 int omx_call(const struct control_request *req, uint32_t timeout_ms, struct control_reply *rep)
 {
 	const char *dir = omx_state_dir();

@@ -158,12 +158,62 @@ void omxd_mfs_member_event(struct omxd *d, enum gossip_event_kind kind,
 
 /* ---- client transport ---------------------------------------------------------------------- */
 
+/* A lock wait interrupted by unmounting answers EINTR, which the kernel turns into a restart
+ * (ERESTARTSYS) that leaks to the program as "Unknown error 512" when no signal is pending for
+ * it: say what happened instead. Lock replies are tiny: decoding and encoding again is cheap. */
+static void eintr_to_enotconn(uint8_t **buf, size_t *len)
+{
+	struct omfs_resp resp;
+	memset(&resp, 0, sizeof(resp));
+	if (omfs_wire_resp_decode(*buf, *len, &resp) == 0 && resp.error == -EINTR) {
+		uint8_t *nb;
+		size_t nl;
+		resp.error = -ENOTCONN;
+		if (omfs_wire_resp_encode(&resp, &nb, &nl) == 0) {
+			free(*buf);
+			*buf = nb;
+			*len = nl;
+		}
+	}
+	omfs_resp_clear(&resp);
+}
+
+/* A request for this node that may wait without bound (a lock wait) runs with its thread
+ * registered, so that unmounting can interrupt it (EINTR) instead of waiting for the lock. */
+static int serve_local(struct omxd_mfs *m, const uint8_t *req, size_t len, uint8_t **ret_resp,
+		       size_t *ret_len)
+{
+	bool reg = false;
+	pthread_t self = pthread_self();
+	if (omfs_wire_req_may_block(req, len)) {
+		pthread_mutex_lock(&m->blk_lock);
+		if (m->nblockers < MFS_POOL_MAX) {
+			m->blockers[m->nblockers++] = self;
+			reg = true;
+		}
+		pthread_mutex_unlock(&m->blk_lock);
+	}
+	int r = omfs_server_handle(m->srv, MFS_SESSION_FUSE, req, len, ret_resp, ret_len);
+	if (r == 0 && reg && atomic_load(&m->unmounting))
+		eintr_to_enotconn(ret_resp, ret_len);
+	if (reg) {
+		pthread_mutex_lock(&m->blk_lock);
+		for (size_t i = 0; i < m->nblockers; i++)
+			if (pthread_equal(m->blockers[i], self)) {
+				m->blockers[i] = m->blockers[--m->nblockers];
+				break;
+			}
+		pthread_mutex_unlock(&m->blk_lock);
+	}
+	return r;
+}
+
 static int mfs_request(void *ctx, uint32_t node, const uint8_t *req, size_t len,
 		       uint8_t **ret_resp, size_t *ret_len)
 {
 	struct omxd_mfs *m = ctx;
 	if (node == atomic_load(&m->self))
-		return omfs_server_handle(m->srv, MFS_SESSION_FUSE, req, len, ret_resp, ret_len);
+		return serve_local(m, req, len, ret_resp, ret_len);
 	return omfs_calls_request(m->calls, node, req, len, ret_resp, ret_len);
 }
 
@@ -325,10 +375,15 @@ static void unmount_mfs(struct omxd_mfs *m)
 	/* FUSE workers waiting on other nodes (a lock wait has no deadline) must return before
 	 * the loop can be joined: refuse and fail blocking calls meanwhile */
 	omfs_calls_set_closed(m->calls, -ENOTCONN);
+	atomic_store(&m->unmounting, true);
 	omfs_fuse_exit(m->fuse);
 	bool joined = false;
 	for (int i = 0; i < FUSE_JOIN_TRIES && !joined; i++) {
 		(void)pthread_kill(m->fuse_thread, SIGUSR2);
+		pthread_mutex_lock(&m->blk_lock); /* registered threads are alive: see serve_local */
+		for (size_t k = 0; k < m->nblockers; k++)
+			(void)pthread_kill(m->blockers[k], SIGUSR2);
+		pthread_mutex_unlock(&m->blk_lock);
 		struct timespec ts;
 		(void)clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 50 * 1000000L;
@@ -354,6 +409,7 @@ static void unmount_mfs(struct omxd_mfs *m)
 	omfs_fuse_free(&m->fuse);
 	pthread_mutex_unlock(&m->flock);
 	log_info("oMFS unmounted from %s", m->d->opts.mfs_dir);
+	atomic_store(&m->unmounting, false);
 	if (m->d->g && !m->d->leaving)
 		omfs_calls_set_closed(m->calls, 0); /* still a member: omxd's own calls go on */
 }
@@ -405,6 +461,7 @@ int omxd_mfs_new(struct omxd *d)
 	pthread_mutex_init(&m->rlock, NULL);
 	pthread_mutex_init(&m->mlock, NULL);
 	pthread_mutex_init(&m->flock, NULL);
+	pthread_mutex_init(&m->blk_lock, NULL);
 	d->mfs = m;
 	struct sigaction sa = { .sa_handler = on_sigusr2 }; /* no SA_RESTART, on purpose */
 	sigemptyset(&sa.sa_mask);
@@ -457,6 +514,7 @@ void omxd_mfs_free(struct omxd *d)
 	pthread_mutex_destroy(&m->rlock);
 	pthread_mutex_destroy(&m->mlock);
 	pthread_mutex_destroy(&m->flock);
+	pthread_mutex_destroy(&m->blk_lock);
 	free(m);
 	d->mfs = NULL;
 }

@@ -90,6 +90,12 @@ struct omxd_mfs {
 	size_t nsess, sess_cap;
 	uint32_t epoch;
 
+	/* FUSE threads inside a local lock wait (poked with SIGUSR2 at unmount) */
+	pthread_mutex_t blk_lock;
+	pthread_t blockers[MFS_POOL_MAX];
+	size_t nblockers;
+	atomic_bool unmounting;
+
 	/* FUSE */
 	pthread_mutex_t flock; /* guards fuse against NODE_GONE jobs */
 	struct omfs_fuse *fuse;

@@ -9,7 +9,8 @@
 #           (`..`, absolute and relative symlinks) must stay inside it; then it is killed with
 #           SIGKILL while node 1 reads from it: the reader must fail with EIO/ENOTCONN within
 #           10 s, and /mfs/<node 3> must disappear once gossip declares it dead.
-# Then node 1 is stopped with SIGTERM while its /mfs is busy (a cwd, an open file, a lock wait):
+# Then node 1 is stopped with SIGTERM while its /mfs is busy (a cwd, an open file, lock waits
+# on node 2 and on its own export):
 # clean unmount, threads joined, exit 0 within 5 s; restarted, it rejoins; finally node 2 leaves
 # (its /mfs is unmounted, node 1 stops listing it).
 # All nodes share the host's file system, so what node 2 serves is checked directly on disk.
@@ -167,6 +168,9 @@ OPEN=$!
 sleep 0.5
 on1 sh -c "flock '$M1/$I2$TMP/lk/f' -c true; echo \"waiter exit \$?\"" >"$TMP/waiter.out" 2>&1 &
 WAITER=$!
+# the same lock through node 1's own export: served in the FUSE thread itself
+on1 sh -c "flock '$M1/$I1$TMP/lk/f' -c true; echo \"waiter exit \$?\"" >"$TMP/waiter1.out" 2>&1 &
+WAITER1=$!
 sleep 1
 t0=$(now_ms)
 node_stop 1 10
@@ -175,11 +179,14 @@ dt_stop=$(($(now_ms) - t0))
 [ "$rc" = 0 ] || die "omxd on node 1 exited with $rc"
 [ "$dt_stop" -lt 5000 ] || die "stopping node 1 with a busy /mfs took $dt_stop ms"
 grep -q "oMFS unmounted" "$(node_log 1)" || die "node 1 did not log its unmount"
-wait_until 5 grep -q "waiter exit" "$TMP/waiter.out" || die "a lock waiter on /mfs outlived omxd"
-grep -q "waiter exit 0" "$TMP/waiter.out" && die "the lock waiter got a lock held elsewhere"
+for w in waiter waiter1; do
+	wait_until 5 grep -q "waiter exit" "$TMP/$w.out" || die "a lock waiter on /mfs outlived omxd"
+	grep -q "waiter exit 0" "$TMP/$w.out" && die "a lock waiter got a lock held elsewhere"
+	grep -q "Unknown error" "$TMP/$w.out" && die "a kernel-internal errno leaked: $(cat "$TMP/$w.out")"
+done
 log "node 1 stopped in $dt_stop ms with a busy /mfs"
-kill "$HOLDER" "$CWD" "$OPEN" "$WAITER" 2>/dev/null
-wait "$HOLDER" "$CWD" "$OPEN" "$WAITER" 2>/dev/null
+kill "$HOLDER" "$CWD" "$OPEN" "$WAITER" "$WAITER1" 2>/dev/null
+wait "$HOLDER" "$CWD" "$OPEN" "$WAITER" "$WAITER1" 2>/dev/null
 node_restart 1
 wait_all_see 30 alive "1 2" "n1 n2" || die "node 1 did not rejoin"
 wait_until 10 mfs_lists "$I2" || die "node 1's /mfs is back without node 2"

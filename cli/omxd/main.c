@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
@@ -387,6 +388,11 @@ int main(int argc, char **argv)
 	}
 	rc = 1;
 	int sigfd = -1, r;
+	/* oMFS moves buffers of up to a few MiB per request through several threads: keep freed
+	 * memory in the process (no mmap per buffer, no trimming), or every request pays fresh
+	 * page faults on each copy (measured: 1 MiB writes over the mesh 2.5x slower). */
+	if (mallopt(M_MMAP_THRESHOLD, 8 << 20) != 1 || mallopt(M_TRIM_THRESHOLD, 64 << 20) != 1)
+		log_warn("mallopt failed; oMFS transfers will be slower");
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialize");
 		goto out;

@@ -626,6 +626,7 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&f->gcache_lock, NULL);
+	pthread_mutex_init(&f->open_lock, NULL);
 	f->client = cfg->client;
 	f->self = cfg->self;
 	f->hooks = cfg->hooks;
@@ -688,8 +689,10 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 			fuse_session_unmount(f->se);
 		fuse_session_destroy(f->se);
 	}
+	fo_free_all(f);
 	ft_destroy(&f->ft);
 	pthread_mutex_destroy(&f->gcache_lock);
+	pthread_mutex_destroy(&f->open_lock);
 	free(f);
 	*pf = NULL;
 }

@@ -72,16 +72,25 @@ struct omfs_fuse {
 		uint32_t n;
 		uint32_t groups[OMFS_MAX_GROUPS];
 	} gcache[64];
+	/* open files and directories: what the kernel never released when the session ends */
+	pthread_mutex_t open_lock;
+	struct fopen *open_list;
 };
 
 int64_t fz_now_ms(void);
 
 /* One open file or directory on a node (fuse_file_info.fh points to it). */
 struct fopen {
+	struct fopen *prev, *next; /* omfs_fuse.open_list */
 	uint64_t sfh; /* the server's handle */
 	uint32_t node;
 	int locked; /* POSIX locks were taken: flush must tell the server */
 };
+
+/* omfs_fuse_io.c: a linked struct fopen (NULL on ENOMEM); unlink and free one; free all. */
+struct fopen *fo_new(struct omfs_fuse *f);
+void fo_free(struct omfs_fuse *f, struct fopen *fo);
+void fo_free_all(struct omfs_fuse *f);
 
 /* omfs_fuse.c */
 void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups);

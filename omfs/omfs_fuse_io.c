@@ -27,6 +27,50 @@ static struct omfs_fuse *F(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+struct fopen *fo_new(struct omfs_fuse *f)
+{
+	struct fopen *fo = calloc(1, sizeof(*fo));
+	if (!fo)
+		return NULL;
+	pthread_mutex_lock(&f->open_lock);
+	fo->next = f->open_list;
+	if (fo->next)
+		fo->next->prev = fo;
+	f->open_list = fo;
+	pthread_mutex_unlock(&f->open_lock);
+	return fo;
+}
+
+void fo_free(struct omfs_fuse *f, struct fopen *fo)
+{
+	if (!fo)
+		return;
+	pthread_mutex_lock(&f->open_lock);
+	if (fo->prev)
+		fo->prev->next = fo->next;
+	else
+		f->open_list = fo->next;
+	if (fo->next)
+		fo->next->prev = fo->prev;
+	pthread_mutex_unlock(&f->open_lock);
+	free(fo);
+}
+
+/* The session ended with files still open (a busy mount at unmount): their server handles go
+ * with the session on the server's side; the structs go here. */
+void fo_free_all(struct omfs_fuse *f)
+{
+	pthread_mutex_lock(&f->open_lock);
+	struct fopen *fo = f->open_list;
+	f->open_list = NULL;
+	pthread_mutex_unlock(&f->open_lock);
+	while (fo) {
+		struct fopen *nx = fo->next;
+		free(fo);
+		fo = nx;
+	}
+}
+
 /* open, opendir, create: one server open, one struct fopen */
 static int do_open(fuse_req_t req, struct fnode *n, const char *name, enum omfs_op op,
 		   struct fuse_file_info *fi, mode_t mode, struct omfs_resp *resp)
@@ -36,7 +80,7 @@ static int do_open(fuse_req_t req, struct fnode *n, const char *name, enum omfs_
 	int rc = fz_path(req, n, name, path, &node);
 	if (rc < 0)
 		return rc; /* already replied */
-	struct fopen *fo = calloc(1, sizeof(*fo));
+	struct fopen *fo = fo_new(F(req));
 	if (!fo) {
 		fuse_reply_err(req, ENOMEM);
 		return -ENOMEM;
@@ -48,7 +92,7 @@ static int do_open(fuse_req_t req, struct fnode *n, const char *name, enum omfs_
 	r.mode = mode;
 	rc = fz_call(F(req), node, &r, resp);
 	if (rc < 0) {
-		free(fo);
+		fo_free(F(req), fo);
 		fuse_reply_err(req, -rc);
 		return rc;
 	}
@@ -69,7 +113,7 @@ static void undo_open(fuse_req_t req, struct fopen *fo, enum omfs_op op)
 	r.fh = fo->sfh;
 	if (fz_call(F(req), fo->node, &r, &resp) == 0)
 		omfs_resp_clear(&resp);
-	free(fo);
+	fo_free(F(req), fo);
 }
 
 void fz_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -183,7 +227,7 @@ void fz_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct omfs_req r;
 	fz_req_init(&r, OMFS_OP_RELEASE, req, 0);
 	int rc = fh_op(req, fo, OMFS_OP_RELEASE, &r);
-	free(fo);
+	fo_free(F(req), fo);
 	fuse_reply_err(req, -rc);
 }
 
@@ -224,7 +268,7 @@ void fz_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		struct omfs_req r;
 		fz_req_init(&r, OMFS_OP_RELEASEDIR, req, 0);
 		rc = fh_op(req, fo, OMFS_OP_RELEASEDIR, &r);
-		free(fo);
+		fo_free(F(req), fo);
 	}
 	fuse_reply_err(req, -rc);
 }

@@ -328,6 +328,7 @@ static int scenario(const struct sim_opts *o)
 int main(int argc, char **argv)
 {
 	struct sim_opts o;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress of long runs shows line by line */
 	int r = sim_parse_opts(argc, argv, &o);
 	if (r < 0)
 		return 2;

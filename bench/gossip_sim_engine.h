@@ -267,6 +267,7 @@ static inline struct gossip *sim_make_core(struct sim *s, uint32_t i)
 	memset(&cfg, 0, sizeof(cfg));
 	memcpy(cfg.self_key, nd->key, 32);
 	cfg.timing = s->timing;
+	cfg.self_id = (uint16_t)(i % 65535 + 1); /* persisted ids: no start-up conflict storm */
 	cfg.seed = s->o.seed * 1000003 + i;
 	cfg.pool = s->pool;
 	cfg.ops = (struct gossip_ops){ .ctx = nd, .send = op_send, .sign = op_sign,

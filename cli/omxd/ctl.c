@@ -167,7 +167,8 @@ void omxd_ctl_reply_omfs(int fd, int err, const uint8_t *resp, size_t len)
 		if (err < 0) {
 			snprintf(rep->message, sizeof(rep->message), "%s", strerror(-err));
 		} else {
-			memcpy(rep->omfs, resp, len);
+			if (len)
+				memcpy(rep->omfs, resp, len);
 			rep->omfs_len = len;
 		}
 		send_reply(fd, rep);

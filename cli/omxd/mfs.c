@@ -109,7 +109,8 @@ static size_t hook_members(void *ctx, uint32_t *ids, size_t max)
 	struct omxd_mfs *m = ctx;
 	pthread_mutex_lock(&m->mlock);
 	size_t n = m->nlive < max ? m->nlive : max;
-	memcpy(ids, m->live, n * sizeof(*ids));
+	if (n)
+		memcpy(ids, m->live, n * sizeof(*ids));
 	pthread_mutex_unlock(&m->mlock);
 	return n;
 }

@@ -221,7 +221,7 @@ long mig_tracee_call(struct mig_tracee *t, long nr, uint64_t a1, uint64_t a2, ui
 		     uint64_t a4, uint64_t a5, uint64_t a6)
 {
 	const uint64_t args[6] = { a1, a2, a3, a4, a5, a6 };
-	long v;
+	long v = 0; /* set on success; gcc -O3 cannot see that */
 	int r = mig_tracee_syscall(t, nr, args, &v);
 	if (r < 0)
 		return r;

@@ -9,6 +9,7 @@
  *
  * While joined with no other live member, the seeds are contacted again with backoff (1 s to
  * 8 s), so nodes restarted with a stored key, or cut off by a partition, find their way back.
+ * With live members, the seeds are still contacted every RESEED_INTERVAL_MS (long partitions).
  */
 #define LOG_PREFIX "omxd"
 #include "cli/omxd/omxd.h"
@@ -26,6 +27,10 @@
 
 #define JOIN_BACKOFF_MIN_MS 1000
 #define JOIN_BACKOFF_MAX_MS 8000
+/* While other members are alive, the seeds still get a push/pull this often: two halves of a
+ * partition that lasted longer than the core remembers dead members (dead_reclaim_ms) have
+ * forgotten each other, and only a seed exchange brings them back into one view. */
+#define RESEED_INTERVAL_MS 60000
 #define PRECONNECT_MAX_MEMBERS 64
 
 /* ---- gossip ops -------------------------------------------------------------------------- */
@@ -237,6 +242,7 @@ int omxd_cluster_start(struct omxd *d, struct omxsec_clusterkey **kp)
 			d->founder = true;
 	d->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
 	d->next_join_ms = d->now_ms + d->join_backoff_ms;
+	d->next_reseed_ms = d->now_ms + RESEED_INTERVAL_MS;
 	d->leaving = false;
 	r = omxd_mfs_cluster_started(d);
 	if (r < 0) {
@@ -385,6 +391,10 @@ void omxd_cluster_tick(struct omxd *d)
 						     : d->join_backoff_ms * 2;
 		} else {
 			d->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
+			if (d->now_ms >= d->next_reseed_ms) {
+				contact_seeds(d);
+				d->next_reseed_ms = d->now_ms + RESEED_INTERVAL_MS;
+			}
 		}
 		d->next_join_ms = d->now_ms + d->join_backoff_ms;
 	}

@@ -81,6 +81,7 @@ struct omxd {
 	bool founder;		  /* our own endpoint is one of the seeds */
 	bool trial;		  /* an `omx join` not yet confirmed: persist nothing */
 	uint64_t next_join_ms, join_backoff_ms;
+	uint64_t next_reseed_ms; /* periodic seed push/pull while joined (partition healing) */
 	struct omxd_waiter join;  /* omx join waiting for a first contact */
 	bool leaving;		  /* gossip_leave() sent, waiting for leave_done */
 	bool leave_forget;	  /* after leaving: delete the stored key (omx leave) */

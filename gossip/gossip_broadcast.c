@@ -18,14 +18,20 @@
 #include "gossip/gossip_int.h"
 
 #define LOAD_QUEUE_MAX 64
+#define SMALL_CLUSTER 64 /* live members */
 
 uint32_t gossip_retransmit_limit(const struct gossip *g, bool load_only)
 {
 	uint32_t l = (uint32_t)ceil(log10((double)g->n_live + 1.0));
 	if (l < 1)
 		l = 1;
-	if (load_only) /* anti-entropy completes what a short push misses */
+	if (load_only) {
+		/* anti-entropy completes what a short push misses; in small clusters, where bytes do
+		 * not matter but a 30 s push/pull wait would, every load change is pushed 3 times */
+		if (g->n_live < SMALL_CLUSTER)
+			return 3;
 		return (l + 1) / 2;
+	}
 	return l * (g->t.retransmit_mult ? g->t.retransmit_mult : 1);
 }
 

@@ -1,103 +1,245 @@
 #!/usr/bin/env bash
-# omfs_bench.sh - oMFS (loopback FUSE mount) vs the local disk vs SSHFS over loopback, same run.
+# omfs_bench.sh - issue 4's benchmark goals: /mfs/<other node> over the CURVE mesh vs SSHFS over
+# the same link vs the local disk, all in one run.
 #
-# Workloads (issue 4's goals): sequential write then read of SIZE_MB (default 512) MiB,
-# create+stat+delete of 2,000 small files, `ls -l` of 5,000 entries, untar of a source tree.
-# Reads are made cold (drop_caches) before each read. SSHFS runs only if sshfs and sshd exist
-# (Debian packages sshfs, openssh-server); it uses a throw-away key and sshd on 127.0.0.1:2222.
-# Usage (root): bench/omfs_bench.sh [BUILD_DIR]     Output: one line per (target, workload).
-set -euo pipefail
+# Setup. Two network-namespace nodes from tests/cluster/lib.sh on one bridge. Node 2's omxd
+# exports / without root squash; node 1's omxd mounts its oMFS at $TMP/mfs1 in node 1's own mount
+# namespace, so the "oMFS mesh" target is /mfs/<node 2 id>/<export dir>, every request crossing
+# the veth link as an encrypted ZeroMQ message. sshd runs in node 2's namespace on node 2's
+# address only (port $SSH_PORT, temp config, throw-away host and client keys in the temp dir,
+# stopped on exit), and sshfs (default options) is mounted in node 1's mount namespace on the
+# same export dir. "local" is the same export dir, used directly. All three share one disk.
+# With OMFS_BENCH_LOOPBACK=1 a fourth column runs tests/omfs/omfs_loopmount (oMFS client and
+# server in one process, no network) for reference.
+#
+# Workloads (goal in brackets; ratio oMFS/SSHFS is a speed ratio = SSHFS time / oMFS time):
+#   write  SIZE_MB (512) MiB, dd bs=1M conv=fsync to a fresh file               [>= 1.5x SSHFS]
+#   read   the same file back with dd bs=1M after drop_caches                   [>= 1.5x SSHFS]
+#   small  create (empty) + stat + unlink of 2,000 files                        [>= SSHFS]
+#   ls     ls -l of a dir with 5,000 entries, after drop_caches                 [>= SSHFS]
+#   untar  a ~30 MB tar of /usr/include files (made locally), then sync         [>= SSHFS]
+# Cold caches: before each read and ls -l, `sync; echo 3 >/proc/sys/vm/drop_caches` (the whole
+# machine: client page cache, FUSE attributes/dentries, and the server's page cache of the disk,
+# since client and server share the host kernel); every target also writes its own fresh files.
+# Each workload runs REPEAT (default 1) times per target; the table shows the best (min) time.
+#
+# Usage (root): bench/omfs_bench.sh [BUILD_DIR]
+#   env: SIZE_MB=512 REPEAT=1 SSH_PORT=2222 OMFS_BENCH_LOOPBACK=0
+# Installs the Debian packages sshfs and openssh-server with apt-get when missing.
+# Output: one line per (target, workload) while running, then the table. Exit 0 when every goal
+# passed, 1 otherwise (or on a setup failure).
+set -uo pipefail
 
 BUILD=${1:-${OMX_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}}
-LOOP=$BUILD/tests/omfs/omfs_loopmount
 SIZE_MB=${SIZE_MB:-512}
+REPEAT=${REPEAT:-1}
+SSH_PORT=${SSH_PORT:-2222}
+LOOPBACK=${OMFS_BENCH_LOOPBACK:-0}
+LOOP=$BUILD/tests/omfs/omfs_loopmount
+export OMX_BIN=$BUILD/cli
 [ "$(id -u)" = 0 ] || { echo "omfs_bench: needs root" >&2; exit 1; }
-[ -x "$LOOP" ] || { echo "omfs_bench: $LOOP not built" >&2; exit 1; }
-if [ "${OMFS_BENCH_INSIDE:-}" != 1 ]; then
-	OMFS_BENCH_INSIDE=1 exec unshare -m --propagation private bash "$0" "$BUILD"
+[ -x "$OMX_BIN/omxd" ] || { echo "omfs_bench: $OMX_BIN/omxd not built" >&2; exit 1; }
+if [ "$LOOPBACK" = 1 ] && ! [ -x "$LOOP" ]; then
+	echo "omfs_bench: $LOOP not built" >&2
+	exit 1
 fi
 
-W=$(mktemp -d /tmp/omfs-bench.XXXXXX)
-chmod 755 "$W"
-PIDS=()
-cleanup() {
+if ! command -v sshfs >/dev/null || ! [ -x /usr/sbin/sshd ] || ! [ -x /usr/lib/openssh/sftp-server ]; then
+	echo "omfs_bench: installing sshfs and openssh-server with apt-get" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q sshfs openssh-server >/dev/null ||
+		{ echo "omfs_bench: apt-get install sshfs openssh-server failed" >&2; exit 1; }
+fi
+
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "$0")/../tests/cluster/lib.sh"
+cluster_init
+
+SSHD_PID=
+bench_cleanup() {
+	local rc=$?
 	set +e
 	cd /
-	for m in "$W/omfs" "$W/sshfs"; do mountpoint -q "$m" && fusermount3 -u "$m"; done
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$W"
+	if [ -n "${NODE_PID[1]:-}" ]; then
+		node_exec_mnt 1 mountpoint -q "$TMP/sshfs" 2>/dev/null && node_exec_mnt 1 fusermount3 -u "$TMP/sshfs"
+	fi
+	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
+	(exit "$rc")
+	_cluster_cleanup # kills whatever is left in the namespaces, deletes them and $TMP
 }
-trap cleanup EXIT
-mkdir -p "$W/exp" "$W/omfs" "$W/sshfs" "$W/local" "$W/tree"
+trap bench_cleanup EXIT
 
+W=$TMP/w
+EXP=$W/exp
+mkdir -p "$EXP" "$TMP/sshfs" "$TMP/loop" "$TMP/loopexp"
+chmod 755 "$W" "$EXP" "$TMP/loopexp"
+
+# --- the tarball: the first ~30 MB of /usr/include (sorted paths), made locally
+( cd /usr/include && find . -type f -printf '%s %p\n' | sort -k2 |
+	awk '{ t += $1; print $2; if (t > 30 * 1024 * 1024) exit }' ) >"$TMP/tar.list"
+tar -C /usr/include -cf "$TMP/src.tar" -T "$TMP/tar.list" || die "cannot make the tarball"
+TAR_MB=$(( $(stat -c %s "$TMP/src.tar") / 1048576 ))
+TAR_FILES=$(wc -l <"$TMP/tar.list")
+
+# --- the workload runner: runs in whatever namespaces it is started in; prints "name seconds"
+cat >"$TMP/workload.sh" <<'EOF'
+set -eu
+d=$1 size=$2 tarball=$3
 now() { date +%s.%N; }
-report() { printf '%-6s %-28s %8.2f s  %s\n' "$1" "$2" "$3" "${4:-}"; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-
-# a source tree to untar: many small files in nested dirs (~30 MB)
-for d in $(seq 1 60); do
-	mkdir -p "$W/tree/src/d$d"
-	for f in $(seq 1 50); do head -c $((RANDOM % 20000 + 200)) /dev/urandom >"$W/tree/src/d$d/f$f.c"; done
-done
-tar -C "$W/tree" -cf "$W/src.tar" src
-
-run_suite() { # name dir
-	local name=$1 d=$2 t0 t1
-	mkdir -p "$d/b"
-	t0=$(now)
-	dd if=/dev/zero of="$d/b/big" bs=1M count="$SIZE_MB" conv=fsync status=none
-	t1=$(now)
-	report "$name" "write ${SIZE_MB} MiB" "$(echo "$t1 - $t0" | bc)" "$(echo "$SIZE_MB / ($t1 - $t0)" | bc) MiB/s"
-	drop
-	t0=$(now)
-	dd if="$d/b/big" of=/dev/null bs=1M status=none
-	t1=$(now)
-	report "$name" "read ${SIZE_MB} MiB (cold)" "$(echo "$t1 - $t0" | bc)" "$(echo "$SIZE_MB / ($t1 - $t0)" | bc) MiB/s"
-	rm -f "$d/b/big"
-	mkdir "$d/b/small"
-	t0=$(now)
-	python3 -c 'import os,sys
+el() { echo "$2 - $1" | bc; }
+b=$d/bench.$$
+rm -rf "$b"
+mkdir -p "$b"
+drop
+t0=$(now); dd if=/dev/zero of="$b/big" bs=1M count="$size" conv=fsync status=none; t1=$(now)
+echo "write $(el "$t0" "$t1")"
+drop
+t0=$(now); dd if="$b/big" of=/dev/null bs=1M status=none; t1=$(now)
+echo "read $(el "$t0" "$t1")"
+rm -f "$b/big"
+mkdir "$b/small"
+drop
+t0=$(now)
+python3 -c 'import os,sys
 d=sys.argv[1]
-for i in range(2000): open(f"{d}/f{i}","w").close()
+for i in range(2000): os.close(os.open(f"{d}/f{i}", os.O_CREAT|os.O_WRONLY|os.O_EXCL, 0o644))
 for i in range(2000): os.stat(f"{d}/f{i}")
-for i in range(2000): os.unlink(f"{d}/f{i}")' "$d/b/small"
-	t1=$(now)
-	report "$name" "create+stat+rm 2000 files" "$(echo "$t1 - $t0" | bc)"
-	mkdir "$d/b/many"
-	python3 -c 'import sys
-for i in range(5000): open(f"{sys.argv[1]}/entry-{i:05d}","w").close()' "$d/b/many"
-	drop
-	t0=$(now)
-	ls -l "$d/b/many" >/dev/null
-	t1=$(now)
-	report "$name" "ls -l 5000 entries (cold)" "$(echo "$t1 - $t0" | bc)"
-	t0=$(now)
-	tar -C "$d/b" -xf "$W/src.tar"
-	sync
-	t1=$(now)
-	report "$name" "untar $(du -sm "$W/src.tar" | cut -f1) MB tree" "$(echo "$t1 - $t0" | bc)"
-	rm -rf "$d/b"
+for i in range(2000): os.unlink(f"{d}/f{i}")' "$b/small"
+t1=$(now)
+echo "small $(el "$t0" "$t1")"
+mkdir "$b/many"
+python3 -c 'import os,sys
+for i in range(5000): os.close(os.open(f"{sys.argv[1]}/entry-{i:05d}", os.O_CREAT|os.O_WRONLY, 0o644))' "$b/many"
+drop
+t0=$(now); n=$(ls -l "$b/many" | wc -l); t1=$(now)
+[ "$n" = 5001 ] || { echo "ls -l listed $n lines, want 5001" >&2; exit 1; }
+echo "ls $(el "$t0" "$t1")"
+mkdir "$b/untar"
+drop
+t0=$(now); tar -C "$b/untar" -xf "$tarball"; sync; t1=$(now)
+echo "untar $(el "$t0" "$t1")"
+rm -rf "$b"
+EOF
+
+declare -A BEST # BEST[target,workload] = min seconds
+WORKLOADS="write read small ls untar"
+# run_target NAME RUNNER...: REPEAT runs of the workload script through RUNNER
+run_target() {
+	local name=$1 dir=$2 i w s
+	shift 2
+	for i in $(seq 1 "$REPEAT"); do
+		local out
+		out=$("$@" bash "$TMP/workload.sh" "$dir" "$SIZE_MB" "$TMP/src.tar") ||
+			die "$name: workload failed (run $i)"
+		while read -r w s; do
+			log "$name run $i: $w ${s}s"
+			if [ -z "${BEST[$name,$w]:-}" ] || [ "$(echo "$s < ${BEST[$name,$w]}" | bc)" = 1 ]; then
+				BEST[$name,$w]=$s
+			fi
+		done <<<"$out"
+	done
 }
+on1() { node_exec_mnt 1 "$@"; }
+# in_loopmount CMD...: run CMD in a private mount namespace of the host's in which omfs_loopmount
+# (oMFS client and server in one process) is mounted on $TMP/loop; both end with CMD.
+in_loopmount() {
+	unshare -m --propagation private bash -c '
+		"$1" --no-root-squash "$2" "$3" >"$4" 2>&1 &
+		lp=$!
+		trap "kill $lp 2>/dev/null; wait $lp 2>/dev/null" EXIT
+		for _ in $(seq 100); do grep -q mounted "$4" && break; sleep 0.1; done
+		grep -q mounted "$4" || { echo "omfs_loopmount did not mount" >&2; exit 1; }
+		shift 4
+		"$@"' sh "$LOOP" "$TMP/loop" "$TMP/loopexp" "$TMP/loop.out" "$@"
+}
+direct() { "$@"; }
 
-run_suite local "$W/local"
+# --- the cluster: node 1 the client, node 2 exports / without root squash
+nodes_create 2 1
+node_start 1
+node_start 2 --no-root-squash
+KEY=$(cluster_keygen 1 2) || die "keygen"
+nodes_start_join "$KEY" 1 2
+wait_all_see 30 alive "1 2" "$(names 1 2)" || die "the two nodes do not see each other"
+I2=$(node_id 2)
+M1=$(node_mfs 1)
+mfs_lists() { on1 ls "$M1" | grep -qx "$I2"; }
+wait_until 10 mfs_lists || die "node 1's /mfs does not list node 2 ($I2)"
+MESH_DIR=$M1/$I2$EXP
+on1 test -d "$MESH_DIR" || die "$MESH_DIR is not a directory on node 1"
 
-"$LOOP" --no-root-squash "$W/omfs" "$W/exp" >"$W/omfs.out" 2>"$W/omfs.err" &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q mounted "$W/omfs.out" && break; sleep 0.05; done
-run_suite omfs "$W/omfs/1$W/exp"
+# --- sshd in node 2's namespace, sshfs in node 1's mount namespace
+ssh-keygen -q -t ed25519 -N '' -f "$TMP/hostkey" || die "ssh-keygen"
+ssh-keygen -q -t ed25519 -N '' -f "$TMP/key" || die "ssh-keygen"
+cp "$TMP/key.pub" "$TMP/authorized_keys"
+mkdir -p /run/sshd
+cat >"$TMP/sshd_config" <<EOF
+ListenAddress $(node_addr 2):$SSH_PORT
+HostKey $TMP/hostkey
+AuthorizedKeysFile $TMP/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+/usr/sbin/sshd -t -f "$TMP/sshd_config" || die "sshd rejects its config"
+node_spawn 2 /usr/sbin/sshd -D -e -f "$TMP/sshd_config" 2>>"$TMP/sshd.log"
+SSHD_PID=$SPAWNED
+sshd_up() { node_exec 1 bash -c "exec 3<>/dev/tcp/$(node_addr 2)/$SSH_PORT"; }
+wait_until 10 sshd_up || die "sshd does not listen on $(node_addr 2):$SSH_PORT"
+on1 sshfs -p "$SSH_PORT" -o IdentityFile="$TMP/key",StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes \
+	"root@$(node_addr 2):$EXP" "$TMP/sshfs" || die "sshfs mount failed"
+on1 mountpoint -q "$TMP/sshfs" || die "sshfs is not mounted"
 
-if command -v sshfs >/dev/null && [ -x /usr/sbin/sshd ]; then
-	ssh-keygen -q -t ed25519 -N '' -f "$W/key"
-	ssh-keygen -q -t ed25519 -N '' -f "$W/hostkey"
-	mkdir -p /root/.ssh /run/sshd
-	cp "$W/key.pub" "$W/authorized_keys"
-	/usr/sbin/sshd -D -p 2222 -o ListenAddress=127.0.0.1 -h "$W/hostkey" \
-		-o AuthorizedKeysFile="$W/authorized_keys" -o PermitRootLogin=yes &
-	PIDS+=($!)
-	sleep 0.5
-	sshfs -p 2222 -o IdentityFile="$W/key",StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null \
-		root@127.0.0.1:"$W/exp" "$W/sshfs"
-	run_suite sshfs "$W/sshfs"
-else
-	echo "sshfs: skipped (install the Debian packages sshfs and openssh-server to compare)"
+# --- the runs (local first, then the network targets)
+log "tarball: $TAR_FILES files, $TAR_MB MiB; big file $SIZE_MB MiB; $REPEAT run(s) per target; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+TARGETS="local omfs sshfs"
+run_target local "$EXP" direct
+run_target omfs "$MESH_DIR" on1
+run_target sshfs "$TMP/sshfs" on1
+if [ "$LOOPBACK" = 1 ]; then
+	run_target loop "$TMP/loop/1$TMP/loopexp" in_loopmount
+	TARGETS="$TARGETS loop"
 fi
+log "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- the table
+declare -A GOAL=([write]=1.5 [read]=1.5 [small]=1 [ls]=1 [untar]=1)
+declare -A LABEL=([write]="seq write $SIZE_MB MiB" [read]="seq read $SIZE_MB MiB (cold)"
+	[small]="create+stat+rm 2000 files" [ls]="ls -l 5000 entries (cold)"
+	[untar]="untar $TAR_MB MiB ($TAR_FILES files)")
+fmt() { # seconds [MiB] -> "1.23 s" or "1.23 s (415 MiB/s)"
+	if [ -n "${2:-}" ]; then
+		printf '%.2f s (%.0f MiB/s)' "$1" "$(echo "$2 / $1" | bc -l)"
+	else
+		printf '%.2f s' "$1"
+	fi
+}
+echo
+printf '%-30s %-20s %-20s %-20s' workload local "oMFS mesh" SSHFS
+[ "$LOOPBACK" = 1 ] && printf ' %-20s' "oMFS loopback"
+printf ' %-14s %s\n' "oMFS/SSHFS" "goal (speed ratio = SSHFS time / oMFS time)"
+FAILS=0
+for w in $WORKLOADS; do
+	mib=
+	case $w in write | read) mib=$SIZE_MB ;; esac
+	printf '%-30s %-20s %-20s %-20s' "${LABEL[$w]}" "$(fmt "${BEST[local,$w]}" $mib)" \
+		"$(fmt "${BEST[omfs,$w]}" $mib)" "$(fmt "${BEST[sshfs,$w]}" $mib)"
+	[ "$LOOPBACK" = 1 ] && printf ' %-20s' "$(fmt "${BEST[loop,$w]}" $mib)"
+	ratio=$(echo "${BEST[sshfs,$w]} / ${BEST[omfs,$w]}" | bc -l)
+	if [ "$(echo "$ratio >= ${GOAL[$w]}" | bc -l)" = 1 ]; then
+		verdict=PASS
+	else
+		verdict=FAIL
+		FAILS=$((FAILS + 1))
+	fi
+	printf ' %-14s %s\n' "$(printf '%.2fx' "$ratio")" "$verdict (>= ${GOAL[$w]}x)"
+done
+echo
+CLUSTER_OK=1
+[ "$FAILS" = 0 ] || { log "$FAILS goal(s) missed"; exit 1; }
+log "every goal met"
+exit 0

@@ -20,6 +20,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
 #define TO_ALLOW 255 /* placeholder jump targets, resolved at the end */
 #define TO_NOTIF 254
 
@@ -129,6 +133,25 @@ int mig_ident_recognize(pid_t pid, int32_t *ret_vpid)
 	return 0;
 }
 
+/* WAIT_KILLABLE_RECV: once the supervisor has taken a notification, only a fatal signal may
+ * interrupt the trapped call. Without it, the signal the supervisor sends on the process's
+ * behalf (kill/tgkill/sigqueue to itself) interrupts the very call waiting for the reply: the
+ * kernel drops the notification, the handler runs, the call is restarted and trapped again, and
+ * the signal is sent again (a handler run several times, or a loop). With it the call returns
+ * first and the signal is delivered on that return, as for a real kill() of oneself. Kernels
+ * before 5.19 lack the flag (EINVAL); there the filter goes in without it. */
+static long set_filter(struct mig_tracee *t, uint64_t scratch)
+{
+	long fd = mig_tracee_call(t, SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  SECCOMP_FILTER_FLAG_NEW_LISTENER |
+					  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+				  scratch, 0, 0, 0);
+	if (fd == -EINVAL)
+		fd = mig_tracee_call(t, SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				     SECCOMP_FILTER_FLAG_NEW_LISTENER, scratch, 0, 0, 0);
+	return fd;
+}
+
 int mig_ident_install(struct mig_tracee *t, uint64_t scratch, int32_t vpid, int *ret_listener)
 {
 	struct sock_filter prog[MIG_IDENT_MAX_INSNS];
@@ -143,14 +166,12 @@ int mig_ident_install(struct mig_tracee *t, uint64_t scratch, int32_t vpid, int 
 		r = mig_tracee_write(t, scratch + 16, prog, n * sizeof(prog[0]));
 	if (r < 0)
 		return r;
-	long fd = mig_tracee_call(t, SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-				  SECCOMP_FILTER_FLAG_NEW_LISTENER, scratch, 0, 0, 0);
+	long fd = set_filter(t, scratch);
 	if (fd == -EACCES) { /* not privileged in there: the kernel wants no_new_privs */
 		long k = mig_tracee_call(t, SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
 		if (k < 0)
 			return (int)k;
-		fd = mig_tracee_call(t, SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-				     SECCOMP_FILTER_FLAG_NEW_LISTENER, scratch, 0, 0, 0);
+		fd = set_filter(t, scratch);
 	}
 	if (fd < 0)
 		return (int)fd;

@@ -18,10 +18,10 @@
 #   small  create (empty) + stat + unlink of 2,000 files                        [>= SSHFS]
 #   ls     ls -l of a dir with 5,000 entries, after drop_caches                 [>= SSHFS]
 #   untar  a ~30 MB tar of /usr/include files (made locally), then sync         [>= SSHFS]
-# Cold caches: before each read and ls -l, `sync; echo 3 >/proc/sys/vm/drop_caches` (the whole
+# Cold caches: before every workload, `sync; echo 3 >/proc/sys/vm/drop_caches` (the whole
 # machine: client page cache, FUSE attributes/dentries, and the server's page cache of the disk,
 # since client and server share the host kernel); every target also writes its own fresh files.
-# Each workload runs REPEAT (default 1) times per target; the table shows the best (min) time.
+# REPEAT (default 1) runs; within a run the targets take turns; the table shows each best time.
 #
 # Usage (root): bench/omfs_bench.sh [BUILD_DIR]
 #   env: SIZE_MB=512 REPEAT=1 SSH_PORT=2222 OMFS_BENCH_LOOPBACK=0
@@ -123,21 +123,18 @@ EOF
 
 declare -A BEST # BEST[target,workload] = min seconds
 WORKLOADS="write read small ls untar"
-# run_target NAME RUNNER...: REPEAT runs of the workload script through RUNNER
+# run_target NAME DIR RUNNER...: one run (number $RUN) of the workload script through RUNNER
 run_target() {
-	local name=$1 dir=$2 i w s
+	local name=$1 dir=$2 w s out
 	shift 2
-	for i in $(seq 1 "$REPEAT"); do
-		local out
-		out=$("$@" bash "$TMP/workload.sh" "$dir" "$SIZE_MB" "$TMP/src.tar") ||
-			die "$name: workload failed (run $i)"
-		while read -r w s; do
-			log "$name run $i: $w ${s}s"
-			if [ -z "${BEST[$name,$w]:-}" ] || [ "$(echo "$s < ${BEST[$name,$w]}" | bc)" = 1 ]; then
-				BEST[$name,$w]=$s
-			fi
-		done <<<"$out"
-	done
+	out=$("$@" bash "$TMP/workload.sh" "$dir" "$SIZE_MB" "$TMP/src.tar") ||
+		die "$name: workload failed (run $RUN)"
+	while read -r w s; do
+		log "$name run $RUN: $w ${s}s"
+		if [ -z "${BEST[$name,$w]:-}" ] || [ "$(echo "$s < ${BEST[$name,$w]}" | bc)" = 1 ]; then
+			BEST[$name,$w]=$s
+		fi
+	done <<<"$out"
 }
 on1() { node_exec_mnt 1 "$@"; }
 # in_loopmount CMD...: run CMD in a private mount namespace of the host's in which omfs_loopmount
@@ -196,14 +193,13 @@ on1 mountpoint -q "$TMP/sshfs" || die "sshfs is not mounted"
 
 # --- the runs (local first, then the network targets)
 log "tarball: $TAR_FILES files, $TAR_MB MiB; big file $SIZE_MB MiB; $REPEAT run(s) per target; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-TARGETS="local omfs sshfs"
-run_target local "$EXP" direct
-run_target omfs "$MESH_DIR" on1
-run_target sshfs "$TMP/sshfs" on1
-if [ "$LOOPBACK" = 1 ]; then
-	run_target loop "$TMP/loop/1$TMP/loopexp" in_loopmount
-	TARGETS="$TARGETS loop"
-fi
+# the targets take turns within each run, so a change in the machine's load hits all of them
+for RUN in $(seq 1 "$REPEAT"); do
+	run_target local "$EXP" direct
+	run_target omfs "$MESH_DIR" on1
+	run_target sshfs "$TMP/sshfs" on1
+	[ "$LOOPBACK" = 1 ] && run_target loop "$TMP/loop/1$TMP/loopexp" in_loopmount
+done
 log "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- the table

@@ -114,6 +114,7 @@ struct gossip_stats {
 	uint64_t drop_impostor;	 /* transport identity does not match the claimed sender */
 	uint64_t probes, probe_failures, suspicions, false_suspicions_refuted, deaths;
 	uint64_t pushpulls;
+	uint64_t reprobes; /* failed probes retried at once instead of accusing (GM_RETRY) */
 };
 
 enum gossip_event_kind {

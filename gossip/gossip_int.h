@@ -120,8 +120,12 @@ struct gmember {
 	uint32_t info_t;
 	uint32_t bq;	/* broadcast slot + 1, 0 = none */
 	uint8_t state;	/* enum gossip_state as this node sees it */
-	uint8_t flags;
+	uint8_t flags;	/* GM_* */
 };
+
+/* Its next failed probe is retried before we accuse it: set when the member is learned or comes
+ * back from dead/left, and whenever it acks our probe; consumed by a failed probe (gossip_swim.c). */
+#define GM_RETRY 0x01
 
 struct gsusp {
 	uint8_t key[GOSSIP_KEY_LEN];
@@ -191,6 +195,8 @@ struct gossip {
 		uint32_t expected_nacks, nacks;
 	} probe;
 	uint32_t awareness;
+	bool reprobe; /* probe reprobe_key next: a GM_RETRY probe of it failed */
+	uint8_t reprobe_key[GOSSIP_KEY_LEN];
 	struct grelay relay[GOSSIP_RELAY_MAX];
 
 	struct gsusp *susp;

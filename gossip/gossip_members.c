@@ -121,8 +121,10 @@ struct gmember *gossip_member_add(struct gossip *g, struct gossip_rec *rec, uint
 	e->rec = rec;
 	e->state = rec->state == GOSSIP_LEFT ? GOSSIP_LEFT : GOSSIP_ALIVE;
 	e->state_t = e->info_t = gossip_t32(g, now);
-	if (is_live(e->state))
+	if (is_live(e->state)) {
 		g->n_live++;
+		e->flags |= GM_RETRY;
+	}
 	hash_insert(g, idx);
 	/* random position in the probe order */
 	size_t j = (size_t)(gossip_rand(g) % g->n);
@@ -187,8 +189,10 @@ void gossip_member_set_state(struct gossip *g, struct gmember *e, enum gossip_st
 	e->state_t = gossip_t32(g, now);
 	if (was && !is_live(s))
 		g->n_live--;
-	else if (!was && is_live(s))
+	else if (!was && is_live(s)) {
 		g->n_live++;
+		e->flags |= GM_RETRY; /* back from dead or left */
+	}
 	if (s != GOSSIP_SUSPECT)
 		gossip_suspicion_drop(g, e->rec->key);
 	gossip_emit(g, GOSSIP_EV_STATE, e);

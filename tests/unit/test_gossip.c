@@ -71,6 +71,35 @@ static void test_failure_detection(void **state)
 	tn_free(&t);
 }
 
+/* A member that crashes right after joining: the retry before accusing (GM_RETRY) delays its
+ * detection by at most one probe period, never indefinitely. */
+static void test_crash_after_join(void **state)
+{
+	struct tn t;
+	tn_init(&t, 8, false);
+	tn_join_all(&t, 0);
+	tn_run(&t, 1500);
+	t.node[5].stopped = true;
+	t.node[5].down = true;
+	uint64_t start = t.now;
+	bool all_dead = false;
+	while (!all_dead && t.now - start < 30000) {
+		tn_run(&t, 100);
+		all_dead = true;
+		for (int v = 0; v < t.n; v++)
+			if (v != 5 && tn_state(&t, v, 5) != GOSSIP_DEAD)
+				all_dead = false;
+	}
+	assert_true(all_dead);
+	assert_true(t.now - start <= 12000);
+	uint64_t reprobes = 0;
+	for (int v = 0; v < t.n; v++)
+		if (v != 5)
+			reprobes += gossip_get_stats(t.node[v].g)->reprobes;
+	assert_true(reprobes > 0);
+	tn_free(&t);
+}
+
 static void test_refutation(void **state)
 {
 	struct tn t;
@@ -289,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_timing),
 		cmocka_unit_test(test_join_converge),
 		cmocka_unit_test(test_failure_detection),
+		cmocka_unit_test(test_crash_after_join),
 		cmocka_unit_test(test_refutation),
 		cmocka_unit_test(test_leave),
 		cmocka_unit_test(test_id_conflict),

@@ -244,7 +244,7 @@ static void add_counters(struct omxd *d, struct control_status *s)
 		G(rx_msgs), G(rx_bytes), G(tx_msgs), G(tx_bytes), G(drop_oversize);
 		G(drop_malformed), G(drop_unsigned), G(drop_badsig), G(drop_replay);
 		G(drop_impostor), G(probes), G(probe_failures), G(suspicions);
-		G(false_suspicions_refuted), G(deaths), G(pushpulls);
+		G(false_suspicions_refuted), G(deaths), G(pushpulls), G(reprobes);
 #undef G
 	}
 	if (d->mesh) {

@@ -11,6 +11,7 @@
 #include "migrate/inject.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -228,11 +229,14 @@ long mig_tracee_call(struct mig_tracee *t, long nr, uint64_t a1, uint64_t a2, ui
 	return v;
 }
 
-int mig_tracee_read(struct mig_tracee *t, uint64_t addr, void *buf, size_t len)
+/* The whole of len bytes at addr through /proc/PID/mem (it reads and writes read-only and
+ * PROT_NONE pages, where process_vm_* fail); a short transfer that makes no progress is -EIO. */
+static int memfd_xfer(int memfd, uint64_t addr, uint8_t *buf, size_t len, bool write)
 {
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(t->memfd, (uint8_t *)buf + done, len - done, (off_t)(addr + done));
+		ssize_t n = write ? pwrite(memfd, buf + done, len - done, (off_t)(addr + done))
+				  : pread(memfd, buf + done, len - done, (off_t)(addr + done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -245,22 +249,15 @@ int mig_tracee_read(struct mig_tracee *t, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+int mig_tracee_read(struct mig_tracee *t, uint64_t addr, void *buf, size_t len)
+{
+	return memfd_xfer(t->memfd, addr, buf, len, false);
+}
+
 int mig_tracee_write(struct mig_tracee *t, uint64_t addr, const void *buf, size_t len)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(t->memfd, (const uint8_t *)buf + done, len - done,
-				   (off_t)(addr + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	/* pwrite does not modify buf; the cast only lets one loop serve both directions */
+	return memfd_xfer(t->memfd, addr, (uint8_t *)(uintptr_t)buf, len, true);
 }
 
 void mig_regs_restart(struct user_regs_struct *regs, int restart_block)

@@ -49,6 +49,17 @@ int mfs_parse_path(const struct mfs_env *env, const char *arg, uint32_t *ret_nod
 	return 0;
 }
 
+/* An /mfs/NODE/PATH argument parsed and stat'ed (lstat semantics of the server): the node and
+ * path are returned too, for the command's next request. 0 or negative errno. */
+static int stat_arg(const struct mfs_env *env, const char *arg, uint32_t *ret_node, char *ret_path,
+		    size_t size, struct omfs_attr *ret_attr)
+{
+	int rc = mfs_parse_path(env, arg, ret_node, ret_path, size);
+	if (rc < 0)
+		return rc;
+	return omfs_client_stat(env->client, *ret_node, &env->cred, ret_path, ret_attr);
+}
+
 static void mode_string(uint32_t mode, char out[11])
 {
 	const char *t = "?";
@@ -238,9 +249,7 @@ int mfs_ls_main(const struct mfs_env *env, int argc, char **argv)
 		char path[PATH_MAX];
 		uint32_t node;
 		struct omfs_attr a;
-		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
-		if (rc == 0)
-			rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		int rc = stat_arg(env, argv[i], &node, path, sizeof(path), &a);
 		if (rc < 0) {
 			fprintf(env->err, "omx ls: cannot access '%s': %s\n", argv[i],
 				strerror(-rc));
@@ -471,9 +480,7 @@ int mfs_stat_main(const struct mfs_env *env, int argc, char **argv)
 		char path[PATH_MAX], mode[11], ub[16], gb[16];
 		uint32_t node;
 		struct omfs_attr a;
-		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
-		if (rc == 0)
-			rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		int rc = stat_arg(env, argv[i], &node, path, sizeof(path), &a);
 		if (rc < 0) {
 			fprintf(env->err, "omx stat: cannot statx '%s': %s\n", argv[i],
 				strerror(-rc));
@@ -514,10 +521,8 @@ int mfs_rm_main(const struct mfs_env *env, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		char path[PATH_MAX];
 		uint32_t node;
-		int rc = mfs_parse_path(env, argv[i], &node, path, sizeof(path));
 		struct omfs_attr a;
-		if (rc == 0)
-			rc = omfs_client_stat(env->client, node, &env->cred, path, &a);
+		int rc = stat_arg(env, argv[i], &node, path, sizeof(path), &a);
 		if (rc == 0 && S_ISDIR(a.mode))
 			rc = -EISDIR;
 		if (rc == 0)

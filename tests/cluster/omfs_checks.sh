@@ -262,3 +262,19 @@ omfs_check_omx() (
 	out=$(omx ls /mfs/65000/x 2>&1 || true)
 	grep -q 'No route to host' <<<"$out" || fail "omx ls on an unknown node: $out"
 )
+
+# omfs_check_tools: the source tree, then every real-tool check that both tests run (the
+# transport-specific ones, such as omfs_check_omx, are called by each test as it needs)
+omfs_check_tools() {
+	omfs_make_source
+	omfs_check_cpa
+	omfs_check_tar
+	omfs_check_git
+	omfs_check_sqlite
+	omfs_check_make
+	omfs_check_mmap
+	omfs_check_xattrs
+	omfs_check_locks
+	omfs_check_perms
+	omfs_check_errno
+}

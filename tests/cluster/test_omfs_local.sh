@@ -70,17 +70,7 @@ X=/mfs/1$W/exp
 CMD=$BUILD/tests/omfs/omfs_cmd
 [ -x "$CMD" ] || fail "$CMD not built"
 omx() { "$CMD" --no-root-squash --export "$W/exp" "$@"; }
-omfs_make_source
-omfs_check_cpa
-omfs_check_tar
-omfs_check_git
-omfs_check_sqlite
-omfs_check_make
-omfs_check_mmap
-omfs_check_xattrs
-omfs_check_locks
-omfs_check_perms
-omfs_check_errno
+omfs_check_tools
 out=$(rmdir "$M" 2>&1 || true)
 grep -qE 'Device or resource busy|Directory not empty' <<<"$out" || fail "rmdir export: $out"
 omfs_check_omx

@@ -66,17 +66,7 @@ on1 env S="$W/local/src" M="$M1/$I2$W/exp" E="$W/exp" L="$W/local" X="/mfs/$I2$W
 	source "$CHECKS"
 	fail() { echo "FAIL: $*" >&2; exit 1; }
 	omx() { "$OMX" --state-dir "$STATE" "$@"; }
-	omfs_make_source
-	omfs_check_cpa
-	omfs_check_tar
-	omfs_check_git
-	omfs_check_sqlite
-	omfs_check_make
-	omfs_check_mmap
-	omfs_check_xattrs
-	omfs_check_locks
-	omfs_check_perms
-	omfs_check_errno
+	omfs_check_tools
 	omfs_check_omx
 ' || die "real-tool checks over the mesh"
 n=$(node_omx 2 status --json | jq '.counters.omfs_rx_requests')

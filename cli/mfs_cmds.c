@@ -4,6 +4,7 @@
  * per line for ls, `-l` long form, "cannot access" messages and exit codes), not every option.
  */
 #include "cli/mfs_cmds.h"
+#include "cli/mfs_x.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +18,6 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-
-/* I/O size per request: the transport's limit (env->io_size), at most one oMFS request */
-static size_t chunk_of(const struct mfs_env *env)
-{
-	return env->io_size && env->io_size < OMFS_MAX_IO ? env->io_size : OMFS_MAX_IO;
-}
 
 int mfs_parse_path(const struct mfs_env *env, const char *arg, uint32_t *ret_node,
 		   char *ret_path, size_t size)
@@ -275,110 +270,6 @@ int mfs_ls_main(const struct mfs_env *env, int argc, char **argv)
 	return status;
 }
 
-/* A file on /mfs or a local one, behind the same three calls. */
-struct xfile {
-	const struct mfs_env *env;
-	int local_fd;
-	uint32_t node;
-	uint64_t fh;
-	int64_t off;
-};
-
-static int x_open(const struct mfs_env *env, const char *arg, int flags, uint32_t mode,
-		  struct xfile *ret)
-{
-	char path[PATH_MAX];
-	memset(ret, 0, sizeof(*ret));
-	ret->env = env;
-	ret->local_fd = -1;
-	if (mfs_parse_path(env, arg, &ret->node, path, sizeof(path)) == 0)
-		return omfs_client_open(env->client, ret->node, &env->cred, path, flags, mode,
-					&ret->fh);
-	ret->local_fd = open(arg, flags | O_CLOEXEC, mode);
-	return ret->local_fd < 0 ? -errno : 0;
-}
-
-static long x_read(struct xfile *x, void *buf, size_t n)
-{
-	long r = x->local_fd >= 0 ? read(x->local_fd, buf, n) :
-				    omfs_client_pread(x->env->client, x->node, &x->env->cred,
-						      x->fh, buf, n, x->off);
-	if (x->local_fd >= 0 && r < 0)
-		return -errno;
-	if (r > 0)
-		x->off += r;
-	return r;
-}
-
-static long x_write(struct xfile *x, const void *buf, size_t n)
-{
-	size_t done = 0;
-	while (done < n) {
-		long w = x->local_fd >= 0 ?
-				 write(x->local_fd, (const char *)buf + done, n - done) :
-				 omfs_client_pwrite(x->env->client, x->node, &x->env->cred, x->fh,
-						    (const char *)buf + done, n - done, x->off);
-		if (x->local_fd >= 0 && w < 0)
-			return -errno;
-		if (w <= 0)
-			return w < 0 ? w : -EIO;
-		done += (size_t)w;
-		x->off += w;
-	}
-	return (long)done;
-}
-
-static int x_close(struct xfile *x)
-{
-	if (x->local_fd >= 0)
-		return close(x->local_fd) < 0 ? -errno : 0;
-	return omfs_client_release(x->env->client, x->node, &x->env->cred, x->fh, 0);
-}
-
-static int x_stat(const struct mfs_env *env, const char *arg, struct omfs_attr *ret)
-{
-	char path[PATH_MAX];
-	uint32_t node;
-	if (mfs_parse_path(env, arg, &node, path, sizeof(path)) == 0)
-		return omfs_client_stat(env->client, node, &env->cred, path, ret);
-	struct stat st;
-	if (stat(arg, &st) < 0)
-		return -errno;
-	memset(ret, 0, sizeof(*ret));
-	ret->mode = st.st_mode;
-	ret->size = st.st_size;
-	return 0;
-}
-
-/* Copies src to dst; reports its own errors in cp's words. */
-static int copy_stream(const struct mfs_env *env, const char *cmd, struct xfile *in,
-		       const char *inname, struct xfile *out, const char *outname)
-{
-	size_t chunk = chunk_of(env);
-	char *buf = malloc(chunk);
-	if (!buf)
-		return -ENOMEM;
-	int rc = 0;
-	for (;;) {
-		long n = x_read(in, buf, chunk);
-		if (n < 0) {
-			fprintf(env->err, "omx %s: %s: %s\n", cmd, inname, strerror((int)-n));
-			rc = (int)n;
-			break;
-		}
-		if (n == 0)
-			break;
-		long w = x_write(out, buf, (size_t)n);
-		if (w < 0) {
-			fprintf(env->err, "omx %s: %s: %s\n", cmd, outname, strerror((int)-w));
-			rc = (int)w;
-			break;
-		}
-	}
-	free(buf);
-	return rc;
-}
-
 int mfs_cat_main(const struct mfs_env *env, int argc, char **argv)
 {
 	int status = 0;
@@ -392,58 +283,10 @@ int mfs_cat_main(const struct mfs_env *env, int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		if (copy_stream(env, "cat", &in, argv[i], &out, "write error") < 0)
+		if (x_copy(env, "cat", &in, argv[i], &out, "write error") < 0)
 			status = 1;
 		if (x_close(&in) < 0)
 			status = 1;
-	}
-	return status;
-}
-
-int mfs_cp_main(const struct mfs_env *env, int argc, char **argv)
-{
-	if (argc != 3) {
-		fprintf(env->err, "usage: omx cp SOURCE DEST (either may be /mfs/<node>/path)\n");
-		return 1;
-	}
-	const char *src = argv[1];
-	struct omfs_attr sa, da;
-	int rc = x_stat(env, src, &sa);
-	if (rc < 0) {
-		fprintf(env->err, "omx cp: cannot stat '%s': %s\n", src, strerror(-rc));
-		return 1;
-	}
-	if (S_ISDIR(sa.mode)) {
-		fprintf(env->err, "omx cp: -r not specified; omitting directory '%s'\n", src);
-		return 1;
-	}
-	char dst[PATH_MAX];
-	snprintf(dst, sizeof(dst), "%s", argv[2]);
-	if (x_stat(env, dst, &da) == 0 && S_ISDIR(da.mode)) {
-		const char *base = strrchr(src, '/');
-		base = base ? base + 1 : src;
-		size_t l = strlen(dst);
-		snprintf(dst + l, sizeof(dst) - l, "%s%s", l && dst[l - 1] == '/' ? "" : "/", base);
-	}
-	struct xfile in, out;
-	rc = x_open(env, src, O_RDONLY, 0, &in);
-	if (rc < 0) {
-		fprintf(env->err, "omx cp: cannot open '%s' for reading: %s\n", src, strerror(-rc));
-		return 1;
-	}
-	rc = x_open(env, dst, O_WRONLY | O_CREAT | O_TRUNC, sa.mode & 0777, &out);
-	if (rc < 0) {
-		fprintf(env->err, "omx cp: cannot create regular file '%s': %s\n", dst,
-			strerror(-rc));
-		(void)x_close(&in);
-		return 1;
-	}
-	int status = copy_stream(env, "cp", &in, src, &out, dst) < 0;
-	(void)x_close(&in);
-	rc = x_close(&out);
-	if (rc < 0) {
-		fprintf(env->err, "omx cp: closing '%s': %s\n", dst, strerror(-rc));
-		status = 1;
 	}
 	return status;
 }
@@ -505,14 +348,68 @@ int mfs_stat_main(const struct mfs_env *env, int argc, char **argv)
 	return status;
 }
 
+/* rm -r below an already lstat'ed directory: children first, then the directory itself. */
+static int rm_tree(const struct mfs_env *env, const char *arg)
+{
+	char **names;
+	size_t n;
+	int rc = x_list(env, arg, &names, &n), status = 0;
+	if (rc < 0) {
+		fprintf(env->err, "omx rm: cannot remove '%s': %s\n", arg, strerror(-rc));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char child[PATH_MAX];
+		struct omfs_attr a;
+		rc = x_join(child, sizeof(child), arg, names[i]);
+		if (rc == 0)
+			rc = x_lstat(env, child, &a);
+		if (rc == 0 && S_ISDIR(a.mode)) {
+			status |= rm_tree(env, child);
+			continue;
+		}
+		if (rc == 0)
+			rc = x_unlink(env, child);
+		if (rc < 0 && rc != -ENOENT) {
+			fprintf(env->err, "omx rm: cannot remove '%s': %s\n", child,
+				strerror(-rc));
+			status = 1;
+		}
+	}
+	x_names_free(names, n);
+	rc = status ? 0 : x_rmdir(env, arg);
+	if (rc < 0 && rc != -ENOENT) {
+		fprintf(env->err, "omx rm: cannot remove '%s': %s\n", arg, strerror(-rc));
+		status = 1;
+	}
+	return status;
+}
+
+/* "." or ".." as the last component (rm refuses them) */
+static int dot_or_dotdot(const char *p)
+{
+	size_t l = strlen(p);
+	while (l > 1 && p[l - 1] == '/')
+		l--;
+	size_t s = l;
+	while (s > 0 && p[s - 1] != '/')
+		s--;
+	return (l - s == 1 && p[s] == '.') || (l - s == 2 && p[s] == '.' && p[s + 1] == '.');
+}
+
 int mfs_rm_main(const struct mfs_env *env, int argc, char **argv)
 {
-	int force = 0, c, status = 0;
+	int force = 0, recursive = 0, dirs = 0, c, status = 0;
 	optind = 0;
-	while ((c = getopt(argc, argv, "f")) != -1) {
-		if (c != 'f')
+	while ((c = getopt(argc, argv, "frRd")) != -1) {
+		if (c == 'f')
+			force = 1;
+		else if (c == 'r' || c == 'R')
+			recursive = 1;
+		else if (c == 'd')
+			dirs = 1;
+		else
 			return 1;
-		force = 1;
 	}
 	if (optind == argc && !force) {
 		fprintf(env->err, "omx rm: missing operand\n");
@@ -522,12 +419,26 @@ int mfs_rm_main(const struct mfs_env *env, int argc, char **argv)
 		char path[PATH_MAX];
 		uint32_t node;
 		struct omfs_attr a;
+		if (recursive && dot_or_dotdot(argv[i])) {
+			fprintf(env->err, "omx rm: refusing to remove '.' or '..' directory: "
+					  "skipping '%s'\n", argv[i]);
+			status = 1;
+			continue;
+		}
 		int rc = stat_arg(env, argv[i], &node, path, sizeof(path), &a);
-		if (rc == 0 && S_ISDIR(a.mode))
-			rc = -EISDIR;
+		if (rc == 0 && S_ISDIR(a.mode) && recursive && strcmp(path, "/") == 0) {
+			fprintf(env->err, "omx rm: it is dangerous to operate recursively on '%s'\n",
+				argv[i]);
+			status = 1;
+			continue;
+		}
+		if (rc == 0 && S_ISDIR(a.mode) && recursive) {
+			status |= rm_tree(env, argv[i]);
+			continue;
+		}
 		if (rc == 0)
-			rc = omfs_client_path_op(env->client, node, &env->cred, OMFS_OP_UNLINK,
-						 path, 0);
+			rc = S_ISDIR(a.mode) ? dirs ? x_rmdir(env, argv[i]) : -EISDIR :
+					       x_unlink(env, argv[i]);
 		if (rc == -ENOENT && force)
 			continue;
 		if (rc < 0) {

@@ -182,13 +182,15 @@ static const struct subcommand subcommands[] = {
 	  "be accessed, as ls." },
 	{ "cat", cat_main, "cat PATH...",
 	  "Write files to stdout; each PATH is /mfs/NODE/path or a local file." },
-	{ "cp", cp_main, "cp SOURCE DEST",
-	  "Copy one file; either side may be /mfs/NODE/path or local. The mode is kept; DEST may be\n"
-	  "an existing directory." },
+	{ "cp", cp_main, "cp [-rRpa] SOURCE DEST | cp [-rRpa] SOURCE... DIRECTORY",
+	  "Copy files; any operand may be /mfs/NODE/path or local. -r/-R copies directories\n"
+	  "recursively (links as links, fifos and devices as nodes), -p keeps mode, owner and\n"
+	  "times, -a is -rp plus hard links. Without -p the mode is kept less the umask." },
 	{ "stat", stat_main, "stat /mfs/NODE/PATH...",
 	  "Print a file's status in the format of stat(1) (no birth time)." },
-	{ "rm", rm_main, "rm [-f] /mfs/NODE/PATH...",
-	  "Remove files (not directories); -f ignores missing ones." },
+	{ "rm", rm_main, "rm [-frRd] /mfs/NODE/PATH...",
+	  "Remove files; -r/-R directories and their contents, -d empty directories, -f ignores\n"
+	  "missing ones. Refuses '.', '..' and a node's root." },
 	{ "mkdir", mkdir_main, "mkdir [-p] [-m MODE] /mfs/NODE/PATH...",
 	  "Create directories; -p parents too, no error if existing." },
 	{ "version", version_main, "version", "Print the omx version." },

@@ -26,7 +26,7 @@
 #define CONTROL_NAME_MAX	64
 #define CONTROL_ADDR_MAX	128
 #define CONTROL_KERNEL_MAX	65
-#define CONTROL_COUNTERS_MAX	64
+#define CONTROL_COUNTERS_MAX	256
 #define CONTROL_COUNTER_NAME_MAX 32
 #define CONTROL_OMFS_MAX	(120 * 1024) /* encoded oMFS request or response (OMFS) */
 #define CONTROL_GROUPS_MAX	64
@@ -113,7 +113,7 @@ __attribute__((warn_unused_result)) int control_request_unpack(const uint8_t *bu
 __attribute__((warn_unused_result)) int control_reply_unpack(const uint8_t *buf, size_t len,
 							    struct control_reply *ret);
 
-/* Appends a counter to a status (silently ignored past CONTROL_COUNTERS_MAX). */
+/* Appends a counter to a status (past CONTROL_COUNTERS_MAX: dropped, with one warning logged). */
 void control_status_add_counter(struct control_status *st, const char *name, uint64_t value);
 
 /* Client side: connect to DIR/omxd.sock, send req, wait up to timeout_ms for the reply.

@@ -4,9 +4,12 @@
 #include "common/control.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "proto/control.pb-c.h"
 
 static int copy_str(char *dst, size_t cap, const char *src)
@@ -256,8 +259,13 @@ int control_reply_unpack(const uint8_t *buf, size_t len, struct control_reply *r
 
 void control_status_add_counter(struct control_status *st, const char *name, uint64_t value)
 {
-	if (st->n_counters >= CONTROL_COUNTERS_MAX)
+	if (st->n_counters >= CONTROL_COUNTERS_MAX) {
+		static atomic_bool warned;
+		if (!atomic_exchange(&warned, true))
+			log_warn("status: more than %d counters, '%s' and later ones not shown",
+				 CONTROL_COUNTERS_MAX, name);
 		return;
+	}
 	struct control_counter *c = &st->counters[st->n_counters++];
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->value = value;

@@ -388,13 +388,9 @@ static int rm_tree(const struct mfs_env *env, const char *arg)
 /* "." or ".." as the last component (rm refuses them) */
 static int dot_or_dotdot(const char *p)
 {
-	size_t l = strlen(p);
-	while (l > 1 && p[l - 1] == '/')
-		l--;
-	size_t s = l;
-	while (s > 0 && p[s - 1] != '/')
-		s--;
-	return (l - s == 1 && p[s] == '.') || (l - s == 2 && p[s] == '.' && p[s + 1] == '.');
+	const char *s;
+	size_t l = x_last_name(p, &s);
+	return (l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.');
 }
 
 int mfs_rm_main(const struct mfs_env *env, int argc, char **argv)

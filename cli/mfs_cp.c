@@ -229,13 +229,9 @@ static int inside(const char *src, const char *dst)
 
 static const char *base_name(const char *p, char *buf, size_t size)
 {
-	size_t l = strlen(p);
-	while (l > 1 && p[l - 1] == '/')
-		l--;
-	size_t s = l;
-	while (s > 0 && p[s - 1] != '/')
-		s--;
-	snprintf(buf, size, "%.*s", (int)(l - s), p + s);
+	const char *s;
+	size_t l = x_last_name(p, &s);
+	snprintf(buf, size, "%.*s", (int)l, s);
 	return buf;
 }
 

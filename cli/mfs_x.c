@@ -418,6 +418,18 @@ int64_t x_side(const struct mfs_env *env, const char *arg)
 	return r < 0 ? -1 : r ? (int64_t)node : 0;
 }
 
+size_t x_last_name(const char *p, const char **ret_start)
+{
+	size_t l = strlen(p);
+	while (l > 1 && p[l - 1] == '/')
+		l--;
+	size_t s = l;
+	while (s > 0 && p[s - 1] != '/')
+		s--;
+	*ret_start = p + s;
+	return l - s;
+}
+
 int x_join(char *buf, size_t size, const char *dir, const char *name)
 {
 	size_t l = strlen(dir);

@@ -68,6 +68,9 @@ __attribute__((warn_unused_result)) int x_setattr(const struct mfs_env *env, con
 /* Which side a path is on: 0 local, the node id for /mfs, -1 for an /mfs path too long. */
 int64_t x_side(const struct mfs_env *env, const char *arg);
 
+/* The last component of p, trailing slashes ignored: its start and length ("a/b/" -> "b"). */
+size_t x_last_name(const char *p, const char **ret_start);
+
 /* Joins dir and name with one '/' into buf; -ENAMETOOLONG if it does not fit. */
 __attribute__((warn_unused_result)) int x_join(char *buf, size_t size, const char *dir,
 					       const char *name);

@@ -206,8 +206,17 @@ struct gossip *gossip_new(const struct gossip_config *cfg, const struct gossip_i
 		g->rng[i] = splitmix(&seed);
 	g->epoch = now_ms;
 	g->now = now_ms;
-	g->self_id = cfg->self_id ? cfg->self_id
-				  : (uint16_t)(1 + gossip_key_prefix(cfg->self_key) % 65535);
+	if (cfg->self_id) {
+		g->self_id = cfg->self_id;
+	} else {
+		/* provisional until the membership is known (gossip_settle_id); from its own
+		 * range so it does not make a member with a small id move */
+		uint32_t span = 65536u - GOSSIP_PROVISIONAL_ID_MIN;
+		g->self_id = (uint16_t)(GOSSIP_PROVISIONAL_ID_MIN +
+					gossip_key_prefix(cfg->self_key) % span);
+		g->id_provisional = true;
+		g->id_settle_ms = now_ms; /* nobody to learn from unless gossip_join() is called */
+	}
 	gossip_normalize_info(&g->want_info, self);
 	gossip_publish_self(g, now_ms, true);
 	if (!g->self) {
@@ -290,6 +299,8 @@ void gossip_join(struct gossip *g, uint64_t now_ms, const char *const *addrs, si
 	g->n_join = k;
 	g->joined = false;
 	gossip_pp_send_join(g, now_ms);
+	if (g->id_provisional && k) /* wait for the membership, or give up on the seeds */
+		g->id_settle_ms = now_ms + GOSSIP_JOIN_SETTLE_TRIES * (g->next_join_ms - now_ms);
 }
 
 /* Send one record or accusation directly to a member, outside the piggyback queue. */

@@ -9,11 +9,17 @@
  *
  * Model
  *   - A node is identified by its Ed25519 public key; its short numeric id (1..65535) is a
- *     human-friendly alias chosen automatically, unique across the cluster: when two keys claim
- *     the same id, the one with the smaller public key (memcmp) keeps it and the other picks the
- *     next candidate deterministically (GOSSIP_EV_SELF_ID is raised so the daemon persists it).
- *     An id fixed by the operator (config.fixed_id) is never changed; a conflict on it is logged
- *     by the daemon through GOSSIP_EV_ID_CONFLICT.
+ *     human-friendly alias chosen automatically, unique across the cluster. A node started with
+ *     config.self_id == 0 (no persisted id, no --node-id) holds a provisional id in
+ *     GOSSIP_PROVISIONAL_ID_MIN..65535 until it knows the membership (a short while after the
+ *     first answer to its join, or at its first tick if it is not joining anyone, or when no
+ *     seed answered for GOSSIP_JOIN_SETTLE_TRIES join attempts), then settles on the smallest id
+ *     no member it knows uses (its own id of a previous run if that record comes back) and
+ *     raises GOSSIP_EV_SELF_ID so the daemon persists it; gossip_self_id_settled() tells which.
+ *     When two keys claim the same id, the one with the smaller public key (memcmp) keeps it
+ *     and the other moves to the next id free in its view (GOSSIP_EV_SELF_ID again). An id
+ *     fixed by the operator (config.fixed_id) is never changed; a conflict on it is logged by
+ *     the daemon through GOSSIP_EV_ID_CONFLICT.
  *   - Each node's self-description (struct gossip_info) travels as a record signed by its origin
  *     with a version that only the origin increases; a record with a version not newer than the
  *     one held is dropped (and counted as a replay), so a member cannot speak for another or
@@ -37,6 +43,8 @@
 #define GOSSIP_KERNEL_MAX 65 /* uname release, including NUL */
 #define GOSSIP_FP_LEN	 16 /* vDSO / kernel build fingerprint */
 #define GOSSIP_MSG_MAX	 (64 * 1024) /* larger packets are dropped and counted as oversized */
+#define GOSSIP_PROVISIONAL_ID_MIN 61440 /* provisional ids: 61440..65535, from the key */
+#define GOSSIP_JOIN_SETTLE_TRIES  4	/* unanswered join attempts before settling alone */
 
 enum gossip_state {
 	GOSSIP_ALIVE = 0,
@@ -122,7 +130,7 @@ enum gossip_event_kind {
 	GOSSIP_EV_UPDATE,      /* a member's info changed */
 	GOSSIP_EV_STATE,       /* a member's state changed (alive/suspect/dead/left) */
 	GOSSIP_EV_FORGET,      /* a dead/left member was reclaimed */
-	GOSSIP_EV_SELF_ID,     /* our own id changed (conflict resolution): persist it */
+	GOSSIP_EV_SELF_ID,     /* our own id was settled or changed (conflict): persist it */
 	GOSSIP_EV_ID_CONFLICT, /* our fixed id is claimed by a smaller key: operator must act */
 };
 
@@ -156,7 +164,8 @@ void gossip_pool_free(struct gossip_pool **p);
 
 struct gossip_config {
 	uint8_t self_key[GOSSIP_KEY_LEN]; /* our Ed25519 public key */
-	uint16_t self_id;		   /* persisted or wanted id; 0 = derive from key */
+	uint16_t self_id;		   /* persisted or wanted id; 0 = none: pick the smallest
+					    * free one once the membership is known */
 	bool fixed_id;			   /* --node-id: never change it */
 	struct gossip_timing timing;
 	uint64_t seed;			   /* randomness */
@@ -194,6 +203,10 @@ void gossip_leave(struct gossip *g, uint64_t now_ms);
 bool gossip_leave_done(const struct gossip *g, uint64_t now_ms);
 
 uint16_t gossip_self_id(const struct gossip *g);
+/* False while the id is provisional (config.self_id was 0 and the membership is not known yet):
+ * do not persist or announce gossip_self_id() until it is true; GOSSIP_EV_SELF_ID is raised
+ * when it becomes true. */
+bool gossip_self_id_settled(const struct gossip *g);
 size_t gossip_member_count(const struct gossip *g); /* including self and dead/left */
 /* i-th member (stable order by id) into *ret; -ENOENT past the end. */
 int gossip_member_at(const struct gossip *g, size_t i, struct gossip_member *ret);

@@ -18,7 +18,6 @@
 #include "gossip/gossip_int.h"
 
 #define LOAD_QUEUE_MAX 64
-#define SMALL_CLUSTER 64 /* live members */
 
 uint32_t gossip_retransmit_limit(const struct gossip *g, bool load_only)
 {
@@ -28,7 +27,7 @@ uint32_t gossip_retransmit_limit(const struct gossip *g, bool load_only)
 	if (load_only) {
 		/* anti-entropy completes what a short push misses; in small clusters, where bytes do
 		 * not matter but a 30 s push/pull wait would, every load change is pushed 3 times */
-		if (g->n_live < SMALL_CLUSTER)
+		if (g->n_live < GOSSIP_SMALL_CLUSTER)
 			return 3;
 		return (l + 1) / 2;
 	}

@@ -23,6 +23,7 @@
 #define GOSSIP_PP_DIGEST_MAX 2048	    /* digest entries per push/pull page */
 #define GOSSIP_MAX_CONFIRM  8
 #define GOSSIP_RELAY_MAX    64
+#define GOSSIP_SMALL_CLUSTER 64 /* live members: bytes matter less than delays */
 
 enum gossip_acc_kind { GOSSIP_ACC_SUSPECT = 1, GOSSIP_ACC_DEAD = 2 };
 
@@ -175,6 +176,10 @@ struct gossip {
 	bool leaving;
 	uint64_t leave_ms;
 	uint16_t self_id;
+	bool id_provisional;   /* self_id is provisional: settle at id_settle_ms */
+	uint16_t id_previous;  /* our id in a record of a previous run, 0 = none seen */
+	uint64_t id_settle_ms;
+	uint64_t id_move_ms;   /* lost an id conflict: move at this time, 0 = no */
 
 	/* members, in probe order */
 	struct gmember *m;
@@ -272,6 +277,10 @@ void gossip_fill_member(const struct gossip *g, const struct gmember *e,
 int gossip_on_record(struct gossip *g, uint64_t now, const struct gossip_rec *r, bool rebroadcast);
 void gossip_check_id_conflict(struct gossip *g, uint64_t now, const struct gmember *e);
 uint16_t gossip_pick_free_id(const struct gossip *g, uint16_t from);
+/* Leave the provisional id for the smallest free one (or id_previous) and announce it. */
+void gossip_settle_id(struct gossip *g, uint64_t now);
+/* Lost an id conflict (check_id_conflict scheduled id_move_ms): move to a free id. */
+void gossip_move_id(struct gossip *g, uint64_t now);
 /* Pick a random member in state alive/suspect other than self and `not`. */
 struct gmember *gossip_random_member(struct gossip *g, const uint8_t *not_key);
 

@@ -8,8 +8,10 @@
  * newer than the one held (else counted as a replay, without checking its signature: the cheap
  * drop), it carries a signature, and the signature verifies over its canonical re-encoding.
  * Our own old records coming back (e.g. from a previous run) make us jump our version and
- * incarnation past them. Id conflicts: the smaller key keeps the id; the other moves to the
- * next id unused in its view (GOSSIP_EV_SELF_ID), unless its id is fixed (GOSSIP_EV_ID_CONFLICT).
+ * incarnation past them. Ids: a node without a persisted id settles on the smallest id unused in
+ * its view once it knows the membership (gossip_settle_id). Conflicts: the smaller key keeps the
+ * id; the other moves to the next id unused in its view (GOSSIP_EV_SELF_ID), unless its id is
+ * fixed (GOSSIP_EV_ID_CONFLICT).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -274,10 +276,41 @@ uint16_t gossip_pick_free_id(const struct gossip *g, uint16_t from)
 	return (uint16_t)id;
 }
 
+/* Our id changed: publish, tell the daemon (it persists the id), and in a small cluster, where
+ * a few random piggybacks can miss a member (the seed, say, which then hands our old id to the
+ * next joiner), tell each live member directly, once. */
+static void announce_id(struct gossip *g, uint64_t now)
+{
+	gossip_publish_self(g, now, true);
+	struct gmember *self = gossip_find(g, g->self->key);
+	if (self)
+		gossip_emit(g, GOSSIP_EV_SELF_ID, self);
+	if (g->n_live > GOSSIP_SMALL_CLUSTER)
+		return;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct gmember *e = &g->m[i];
+		if (e->rec != g->self && is_live(e->state))
+			gossip_send_direct(g, e, g->self, NULL);
+	}
+}
+
+void gossip_settle_id(struct gossip *g, uint64_t now)
+{
+	g->id_provisional = false;
+	uint16_t id = gossip_pick_free_id(g, 1);
+	if (g->id_previous && g->id_previous < GOSSIP_PROVISIONAL_ID_MIN &&
+	    gossip_pick_free_id(g, g->id_previous) == g->id_previous)
+		id = g->id_previous; /* our id of a previous run, still free */
+	g->self_id = id;
+	/* a member we did not know yet may claim it too: check_id_conflict settles that */
+	announce_id(g, now);
+}
+
 void gossip_check_id_conflict(struct gossip *g, uint64_t now, const struct gmember *e)
 {
-	if (e->rec == g->self || e->rec->id != g->self_id || !is_live(e->state) || g->leaving)
-		return;
+	if (e->rec == g->self || e->rec->id != g->self_id || !is_live(e->state) || g->leaving ||
+	    g->id_provisional)
+		return; /* a provisional id is given up anyway (gossip_settle_id) */
 	if (memcmp(e->rec->key, g->self->key, GOSSIP_KEY_LEN) > 0) {
 		/* we keep it; make sure the other side hears our claim soon */
 		gossip_bq_rec(g, g->self, false);
@@ -287,11 +320,32 @@ void gossip_check_id_conflict(struct gossip *g, uint64_t now, const struct gmemb
 		gossip_emit(g, GOSSIP_EV_ID_CONFLICT, e);
 		return;
 	}
-	g->self_id = gossip_pick_free_id(g, (uint16_t)(g->self_id == 65535 ? 1 : g->self_id + 1));
-	gossip_publish_self(g, now, true);
-	struct gmember *self = gossip_find(g, g->self->key);
-	if (self)
-		gossip_emit(g, GOSSIP_EV_SELF_ID, self);
+	/* move a moment later, once the other claims sent at the same time are in too */
+	if (!g->id_move_ms)
+		g->id_move_ms = now + g->t.gossip_interval_ms;
+}
+
+void gossip_move_id(struct gossip *g, uint64_t now)
+{
+	g->id_move_ms = 0;
+	if (g->cfg.fixed_id || g->leaving || g->id_provisional)
+		return;
+	/* every smaller key we know on our id keeps it or moves too: take the rank-th free id
+	 * after it, so nodes that settled on the same id at once (simultaneous joins) spread out
+	 * in one step instead of colliding again on the next one */
+	uint16_t old = g->self_id;
+	size_t rank = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->m[i].rec != g->self && g->m[i].rec->id == old && is_live(g->m[i].state) &&
+		    memcmp(g->m[i].rec->key, g->self->key, GOSSIP_KEY_LEN) < 0)
+			rank++;
+	if (!rank)
+		return; /* the smaller key moved away or died meanwhile */
+	uint16_t id = old;
+	for (size_t k = 0; k < rank && k < 65535; k++)
+		id = gossip_pick_free_id(g, (uint16_t)(id == 65535 ? 1 : id + 1));
+	g->self_id = id;
+	announce_id(g, now);
 }
 
 /* True if only the load figures differ. */
@@ -329,6 +383,8 @@ static int on_own_record(struct gossip *g, uint64_t now, const struct gossip_rec
 	int err = verify_rec(g, r);
 	if (err < 0)
 		return err;
+	if (g->id_provisional)
+		g->id_previous = r->id; /* we had an id in a previous run: take it back if free */
 	/* publish_self publishes max(version, ver_floor) + 1 and max(incarnation, inc_floor) */
 	if (r->version > g->ver_floor)
 		g->ver_floor = r->version;

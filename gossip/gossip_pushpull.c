@@ -252,8 +252,13 @@ void gossip_pp_on_msg(struct gossip *g, uint64_t now, const struct gw_msg *m)
 	if (request) {
 		respond(g, m, from);
 	} else if (m->pp_flags & GW_PP_RESPONSE) {
-		if (m->pp_flags & GW_PP_JOIN)
+		if (m->pp_flags & GW_PP_JOIN) {
 			g->joined = true;
+			/* the rest of the answer is on its way: settle our id once it is in */
+			uint64_t t = now + g->t.probe_timeout_ms;
+			if (g->id_provisional && t < g->id_settle_ms)
+				g->id_settle_ms = t;
+		}
 		if (m->n_digest)
 			send_wanted(g, m, from);
 	}

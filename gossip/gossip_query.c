@@ -15,6 +15,11 @@ uint16_t gossip_self_id(const struct gossip *g)
 	return g->self_id;
 }
 
+bool gossip_self_id_settled(const struct gossip *g)
+{
+	return !g->id_provisional;
+}
+
 size_t gossip_member_count(const struct gossip *g)
 {
 	return g->n;

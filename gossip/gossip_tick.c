@@ -92,6 +92,10 @@ void gossip_tick(struct gossip *g, uint64_t now_ms)
 	gossip_gossip_tick(g, now_ms);
 	gossip_pp_tick(g, now_ms);
 	info_tick(g, now_ms);
+	if (g->id_provisional && now_ms >= g->id_settle_ms && !g->leaving)
+		gossip_settle_id(g, now_ms);
+	if (g->id_move_ms && now_ms >= g->id_move_ms)
+		gossip_move_id(g, now_ms);
 	if (now_ms >= g->next_reclaim_ms) {
 		g->next_reclaim_ms = now_ms + g->t.probe_interval_ms;
 		gossip_members_reclaim(g, now_ms);
@@ -113,6 +117,10 @@ uint64_t gossip_next_deadline(const struct gossip *g)
 	if (g->n_join && !g->joined && !g->leaving)
 		lower(&d, g->next_join_ms);
 	lower(&d, info_deadline(g));
+	if (g->id_provisional && !g->leaving)
+		lower(&d, g->id_settle_ms);
+	if (g->id_move_ms)
+		lower(&d, g->id_move_ms);
 	lower(&d, g->next_reclaim_ms);
 	return d;
 }

@@ -13,7 +13,7 @@
 
 #include "gossip/gossip.h"
 
-#define TN_MAX	 16
+#define TN_MAX	 64
 #define TN_LAT	 2 /* ms */
 #define TN_STEP	 5 /* ms */
 

@@ -528,6 +528,13 @@ static inline void sim_print_stats(struct sim *s)
 		t.drop_replay += st->drop_replay;
 		t.drop_badsig += st->drop_badsig;
 		t.drop_malformed += st->drop_malformed;
+		t.tx_bytes += st->tx_bytes;
+		t.tx_probe_bytes += st->tx_probe_bytes;
+		t.tx_gossip_bytes += st->tx_gossip_bytes;
+		t.tx_pushpull_bytes += st->tx_pushpull_bytes;
+		t.pb_member_bytes += st->pb_member_bytes;
+		t.pb_load_bytes += st->pb_load_bytes;
+		t.pb_acc_bytes += st->pb_acc_bytes;
 	}
 	long rss_pages = 0;
 	FILE *f = fopen("/proc/self/statm", "re");
@@ -544,6 +551,12 @@ static inline void sim_print_stats(struct sim *s)
 	       t.probes, t.probe_failures, t.suspicions, t.false_suspicions_refuted, t.deaths,
 	       t.pushpulls, t.drop_replay, t.drop_badsig, t.drop_malformed, s->delivered, s->lost,
 	       rss_pages * 4096.0 / 1048576.0);
+	double b = t.tx_bytes ? (double)t.tx_bytes / 100.0 : 1.0;
+	printf("bytes sent (whole run): probes %.1f%%, gossip %.1f%%, push/pull %.1f%%; "
+	       "piggybacked in them: membership records %.1f%%, load records %.1f%%, "
+	       "accusations %.1f%%\n",
+	       t.tx_probe_bytes / b, t.tx_gossip_bytes / b, t.tx_pushpull_bytes / b,
+	       t.pb_member_bytes / b, t.pb_load_bytes / b, t.pb_acc_bytes / b);
 }
 
 static inline int sim_parse_opts(int argc, char **argv, struct sim_opts *o)

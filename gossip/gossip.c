@@ -273,6 +273,12 @@ void gossip_send_msg(struct gossip *g, const char *addr, const uint8_t *to_key, 
 	gossip_bq_commit(g);
 	g->stats.tx_msgs++;
 	g->stats.tx_bytes += (uint64_t)len;
+	if (m->body == GW_PUSHPULL)
+		g->stats.tx_pushpull_bytes += (uint64_t)len;
+	else if (m->body == GW_GOSSIP || m->body == GW_NONE)
+		g->stats.tx_gossip_bytes += (uint64_t)len;
+	else
+		g->stats.tx_probe_bytes += (uint64_t)len;
 	g->ops.send(g->ops.ctx, addr, to_key, g->buf, (size_t)len);
 }
 

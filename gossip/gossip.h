@@ -123,6 +123,12 @@ struct gossip_stats {
 	uint64_t probes, probe_failures, suspicions, false_suspicions_refuted, deaths;
 	uint64_t pushpulls;
 	uint64_t reprobes; /* failed probes retried at once instead of accusing (GM_RETRY) */
+	/* where the sent bytes went (tx_bytes split by packet kind, and the piggybacked part of
+	 * them by what it carried); the simulator prints it */
+	uint64_t tx_probe_bytes;    /* ping, ack, ping-req, nack packets */
+	uint64_t tx_gossip_bytes;   /* gossip rounds and direct records/notices */
+	uint64_t tx_pushpull_bytes; /* anti-entropy and join */
+	uint64_t pb_member_bytes, pb_load_bytes, pb_acc_bytes; /* piggyback: records, accusations */
 };
 
 enum gossip_event_kind {

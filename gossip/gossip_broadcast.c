@@ -230,6 +230,12 @@ void gossip_bq_commit(struct gossip *g)
 		struct gbcast *b = slot(g, s1);
 		if (!b->used)
 			continue;
+		if (!b->rec)
+			g->stats.pb_acc_bytes += GOSSIP_ACC_WIRE_SIZE;
+		else if (b->load_only)
+			g->stats.pb_load_bytes += b->rec->wire_len + 6u;
+		else
+			g->stats.pb_member_bytes += b->rec->wire_len + 6u;
 		unlink_slot(g, s1);
 		b->transmits++;
 		if (b->transmits >= lim[b->load_only])

@@ -124,7 +124,9 @@ static uint32_t slot_for(struct gossip *g, const uint8_t key[GOSSIP_KEY_LEN], bo
 			gossip_rec_unref(g->pool, b->rec);
 		b->rec = NULL;
 		g->bq_count[b->load_only]--;
-		b->load_only = (uint8_t)(b->load_only && load_only && b->transmits == 0);
+		/* a newer record replaces the slot: it keeps membership news (state, incarnation) that
+		 * was not sent often enough yet, and load news stays load news */
+		b->load_only = (uint8_t)(b->load_only && load_only);
 		b->transmits = 0;
 		g->bq_count[b->load_only]++;
 		return s1;

@@ -212,6 +212,8 @@ void gossip_member_set_rec(struct gossip *g, struct gmember *e, struct gossip_re
 
 void gossip_members_reclaim(struct gossip *g, uint64_t now)
 {
+	if (g->n == g->n_live)
+		return; /* nobody dead or left: nothing to scan (the simulator runs this 2,000x/s) */
 	uint32_t t = gossip_t32(g, now);
 	bool removed = false;
 	for (size_t i = 0; i < g->n;) {

@@ -113,8 +113,21 @@ int fz_path(fuse_req_t req, struct fnode *n, const char *name, char *buf, uint32
 	return 0;
 }
 
+uint32_t fz_xgen(struct omfs_fuse *f)
+{
+	return __atomic_load_n(&f->xgen, __ATOMIC_ACQUIRE);
+}
+
+void fz_note_attr(struct omfs_fuse *f, struct fnode *n, const struct omfs_attr *a, uint32_t xgen)
+{
+	int64_t until = 0;
+	if (a->no_xattrs && (S_ISREG(a->mode) || S_ISDIR(a->mode)) && fz_xgen(f) == xgen)
+		until = fz_now_ms() + (int64_t)(f->attr_timeout * 1000);
+	__atomic_store_n(&n->noxattr_until_ms, until, __ATOMIC_RELEASE);
+}
+
 void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint32_t node,
-		    const struct omfs_attr *a)
+		    const struct omfs_attr *a, uint32_t xgen)
 {
 	struct omfs_fuse *f = fuse_req_userdata(req);
 	struct fuse_entry_param e;
@@ -129,6 +142,7 @@ void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint
 	e.attr_timeout = f->attr_timeout;
 	e.entry_timeout = f->entry_timeout;
 	fz_stat(node, a, &e.attr);
+	fz_note_attr(f, n, a, xgen);
 	if (fuse_reply_entry(req, &e) != 0)
 		ft_forget(&f->ft, n, 1); /* the kernel never got it */
 }
@@ -225,12 +239,13 @@ static void lookup_root(fuse_req_t req, const char *name)
 	struct omfs_resp resp;
 	fz_req_init(&r, OMFS_OP_LOOKUP, req, 1);
 	r.path = (struct omfs_buf){ (const uint8_t *)"/", 1 };
+	uint32_t xgen = fz_xgen(f);
 	int rc = fz_call(f, id, &r, &resp);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fz_reply_entry(req, &f->ft.root, name, id, &resp.attr);
+	fz_reply_entry(req, &f->ft.root, name, id, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
 }
 
@@ -245,7 +260,11 @@ static void fz_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned want = FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ;
 	conn->want |= want & conn->capable;
-	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ);
+	/* READDIRPLUS always, not "auto": under auto the kernel falls back to plain READDIR for
+	 * every getdents batch after the first unless a stat came in between, and `ls -l` reads
+	 * the whole directory before its first stat, so each entry then cost a LOOKUP. */
+	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ |
+				  FUSE_CAP_READDIRPLUS_AUTO);
 	conn->time_gran = 1;
 }
 
@@ -265,6 +284,7 @@ static void fz_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct omfs_resp resp;
 	fz_req_init(&r, OMFS_OP_LOOKUP, req, 1);
 	r.path = (struct omfs_buf){ (const uint8_t *)path, strlen(path) };
+	uint32_t xgen = fz_xgen(f);
 	int rc = fz_call(f, node, &r, &resp);
 	if (rc == -ENOENT) {
 		/* a negative entry the kernel may cache for entry_timeout */
@@ -278,7 +298,7 @@ static void fz_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fz_reply_entry(req, p, name, node, &resp.attr);
+	fz_reply_entry(req, p, name, node, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
 }
 
@@ -325,12 +345,14 @@ static void attr_op(fuse_req_t req, fuse_ino_t ino, struct omfs_req *r, struct f
 		r->path = (struct omfs_buf){ (const uint8_t *)path, strlen(path) };
 	}
 	struct omfs_resp resp;
+	uint32_t xgen = fz_xgen(f);
 	int rc = fz_call(f, node, r, &resp);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	fz_stat(node, &resp.attr, &st);
+	fz_note_attr(f, n, &resp.attr, xgen);
 	fuse_reply_attr(req, &st, f->attr_timeout);
 	omfs_resp_clear(&resp);
 }
@@ -424,12 +446,13 @@ static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name, struc
 	if (target)
 		r->path2 = (struct omfs_buf){ (const uint8_t *)target, strlen(target) };
 	struct omfs_resp resp;
+	uint32_t xgen = fz_xgen(f);
 	int rc = fz_call(f, node, r, &resp);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fz_reply_entry(req, p, name, node, &resp.attr);
+	fz_reply_entry(req, p, name, node, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
 }
 
@@ -544,12 +567,13 @@ static void fz_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	fz_req_init(&r, OMFS_OP_LINK, req, 1);
 	r.path = (struct omfs_buf){ (const uint8_t *)from, strlen(from) };
 	r.path2 = (struct omfs_buf){ (const uint8_t *)to, strlen(to) };
+	uint32_t xgen = fz_xgen(f);
 	int rc = fz_call(f, n1, &r, &resp);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fz_reply_entry(req, p, newname, n1, &resp.attr);
+	fz_reply_entry(req, p, newname, n1, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
 }
 

@@ -26,6 +26,7 @@ struct fnode {
 	int hashed;
 	struct fnode *hnext;
 	int64_t nocap_until_ms; /* security.capability known absent until then (monotonic) */
+	int64_t noxattr_until_ms; /* no extended attribute at all until then (monotonic) */
 };
 
 struct ftable {
@@ -65,6 +66,9 @@ struct omfs_fuse {
 	int max_threads;
 	int mounted;
 	struct ftable ft;
+	/* bumped by every setxattr/removexattr sent: an attribute reply that raced with one
+	 * (xgen changed while it was in flight) must not mark its node as having no xattrs */
+	uint32_t xgen;
 	pthread_mutex_t gcache_lock; /* supplementary groups per pid, kept for 1 s */
 	struct gcache_entry {
 		pid_t pid;
@@ -127,6 +131,12 @@ void fz_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct 
 void fz_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op);
 void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi);
-/* Replies an entry for (parent, name) with attributes a, taking the lookup reference. */
+/* Replies an entry for (parent, name) with attributes a, taking the lookup reference.
+ * xgen: f->xgen read (fz_xgen) before the request that produced a was sent. */
 void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint32_t node,
-		    const struct omfs_attr *a);
+		    const struct omfs_attr *a, uint32_t xgen);
+/* The xattr generation to pass to fz_note_attr, read before sending a request. */
+uint32_t fz_xgen(struct omfs_fuse *f);
+/* Attributes a of n were just given to the kernel: remember for attr_timeout whether the
+ * server said n has no extended attributes (getxattr is then answered here). */
+void fz_note_attr(struct omfs_fuse *f, struct fnode *n, const struct omfs_attr *a, uint32_t xgen);

@@ -137,6 +137,7 @@ void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	struct omfs_resp resp;
+	uint32_t xgen = fz_xgen(f);
 	if (do_open(req, p, name, OMFS_OP_CREATE, fi, mode, &resp) < 0)
 		return;
 	struct fopen *fo = FO(fi);
@@ -153,6 +154,7 @@ void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	e.attr_timeout = f->attr_timeout;
 	e.entry_timeout = f->entry_timeout;
 	fz_stat(fo->node, &resp.attr, &e.attr);
+	fz_note_attr(f, n, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		ft_forget(&f->ft, n, 1);
@@ -317,7 +319,7 @@ static void readdir_root(fuse_req_t req, size_t size, off_t off, int plus)
 
 /* Adds one server entry to the reply buffer; returns the bytes used, or 0 if it did not fit. */
 static size_t add_entry(fuse_req_t req, struct fnode *dir, uint32_t node,
-			const struct omfs_dirent *d, char *buf, size_t rem, int plus)
+			const struct omfs_dirent *d, char *buf, size_t rem, int plus, uint32_t xgen)
 {
 	struct omfs_fuse *f = F(req);
 	struct stat st;
@@ -338,6 +340,7 @@ static size_t add_entry(fuse_req_t req, struct fnode *dir, uint32_t node,
 			e.ino = ft_ino(&f->ft, n);
 			e.attr_timeout = f->attr_timeout;
 			e.entry_timeout = f->entry_timeout;
+			fz_note_attr(f, n, &d->attr, xgen);
 		}
 	}
 	size_t need = fuse_add_direntry_plus(req, buf, rem, d->name, &e, d->off);
@@ -365,6 +368,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	r.offset = off;
 	r.size = (uint32_t)size;
 	r.plus = plus;
+	uint32_t xgen = fz_xgen(F(req));
 	int rc = fz_call(F(req), fo->node, &r, &resp);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -379,7 +383,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t used = 0;
 	for (size_t i = 0; i < resp.nentries; i++) {
 		size_t n = add_entry(req, dir, fo->node, &resp.entries[i], buf + used, size - used,
-				     plus);
+				     plus, xgen);
 		if (!n)
 			break;
 		used += n;
@@ -448,51 +452,64 @@ static int xattr_call(fuse_req_t req, fuse_ino_t ino, struct omfs_req *r, struct
 	return rc;
 }
 
+/* An xattr change through this mount: forget what we knew about n's xattrs, before sending it
+ * and again once it is done, so that an attribute reply that crossed it (fz_xgen) cannot say
+ * "none" afterwards. */
+static void xattrs_changed(struct omfs_fuse *f, struct fnode *n)
+{
+	__atomic_add_fetch(&f->xgen, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&n->nocap_until_ms, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&n->noxattr_until_ms, 0, __ATOMIC_RELEASE);
+}
+
+/* The server said, with attributes still fresh, that n has no extended attributes at all. */
+static int no_xattrs(struct fnode *n)
+{
+	return __atomic_load_n(&n->noxattr_until_ms, __ATOMIC_ACQUIRE) > fz_now_ms();
+}
+
 void fz_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		 size_t size, int flags)
 {
+	struct fnode *n = ft_node(&F(req)->ft, ino);
 	struct omfs_req r;
 	struct omfs_resp resp;
 	fz_req_init(&r, OMFS_OP_SETXATTR, req, 1);
 	r.path2 = (struct omfs_buf){ (const uint8_t *)name, strlen(name) };
 	r.data = (struct omfs_buf){ (const uint8_t *)value, size };
 	r.flags = (uint32_t)flags;
-	__atomic_store_n(&ft_node(&F(req)->ft, ino)->nocap_until_ms, 0, __ATOMIC_RELAXED);
-	if (xattr_call(req, ino, &r, &resp) < 0)
+	xattrs_changed(F(req), n);
+	int rc = xattr_call(req, ino, &r, &resp);
+	xattrs_changed(F(req), n);
+	if (rc < 0)
 		return;
 	omfs_resp_clear(&resp);
 	fuse_reply_err(req, 0);
 }
 
-static void get_or_list(fuse_req_t req, fuse_ino_t ino, enum omfs_op op, const char *name,
-			size_t size)
-{
-	struct omfs_req r;
-	struct omfs_resp resp;
-	fz_req_init(&r, op, req, 1);
-	if (name)
-		r.path2 = (struct omfs_buf){ (const uint8_t *)name, strlen(name) };
-	r.size = (uint32_t)(size > OMFS_MAX_XATTR ? OMFS_MAX_XATTR : size);
-	if (xattr_call(req, ino, &r, &resp) < 0)
-		return;
-	if (size == 0)
-		fuse_reply_xattr(req, resp.size);
-	else
-		fuse_reply_buf(req, (const char *)resp.data, resp.data_len);
-	omfs_resp_clear(&resp);
-}
-
-/* The kernel asks for security.capability before every write and truncate (to drop it).
- * The serving kernel drops it on its side anyway; here a "not there" answer is remembered
- * for attr_timeout, like any attribute, so writes do not pay a round trip each. */
+/* The kernel asks for security.capability before every write and truncate (to drop it);
+ * `ls -l` asks for security.selinux and system.posix_acl_access on every entry. Answered here
+ * without a round trip, for attr_timeout like any attribute:
+ *   - any of those names when the server's attributes said the inode has no xattrs at all
+ *     (regular files and directories only: on a symlink the ACL names are EOPNOTSUPP);
+ *   - security.capability after the server answered ENODATA for it.
+ * Names whose reading needs a permission on the file (user.*) always go to the server. */
 #define CAPS_XATTR "security.capability"
+
+static int absence_answerable(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0 ||
+	       strcmp(name, "system.posix_acl_access") == 0 ||
+	       strcmp(name, "system.posix_acl_default") == 0;
+}
 
 void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct omfs_fuse *f = F(req);
 	struct fnode *n = ft_node(&f->ft, ino);
 	int caps = strcmp(name, CAPS_XATTR) == 0;
-	if (caps && __atomic_load_n(&n->nocap_until_ms, __ATOMIC_RELAXED) > fz_now_ms()) {
+	if ((caps && __atomic_load_n(&n->nocap_until_ms, __ATOMIC_RELAXED) > fz_now_ms()) ||
+	    (absence_answerable(name) && no_xattrs(n))) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -510,8 +527,9 @@ void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	if (fz_path(req, n, NULL, path, &node) < 0)
 		return;
 	r.path = (struct omfs_buf){ (const uint8_t *)path, strlen(path) };
+	uint32_t xgen = fz_xgen(f);
 	int rc = fz_call(f, node, &r, &resp);
-	if (caps && rc == -ENODATA)
+	if (caps && rc == -ENODATA && fz_xgen(f) == xgen)
 		__atomic_store_n(&n->nocap_until_ms, fz_now_ms() + (int64_t)(f->attr_timeout * 1000),
 				 __ATOMIC_RELAXED);
 	if (rc < 0) {
@@ -527,16 +545,37 @@ void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 
 void fz_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	get_or_list(req, ino, OMFS_OP_LISTXATTR, NULL, size);
+	if (no_xattrs(ft_node(&F(req)->ft, ino))) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	struct omfs_req r;
+	struct omfs_resp resp;
+	fz_req_init(&r, OMFS_OP_LISTXATTR, req, 1);
+	r.size = (uint32_t)(size > OMFS_MAX_XATTR ? OMFS_MAX_XATTR : size);
+	if (xattr_call(req, ino, &r, &resp) < 0)
+		return;
+	if (size == 0)
+		fuse_reply_xattr(req, resp.size);
+	else
+		fuse_reply_buf(req, (const char *)resp.data, resp.data_len);
+	omfs_resp_clear(&resp);
 }
 
 void fz_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	struct fnode *n = ft_node(&F(req)->ft, ino);
 	struct omfs_req r;
 	struct omfs_resp resp;
 	fz_req_init(&r, OMFS_OP_REMOVEXATTR, req, 1);
 	r.path2 = (struct omfs_buf){ (const uint8_t *)name, strlen(name) };
-	if (xattr_call(req, ino, &r, &resp) < 0)
+	xattrs_changed(F(req), n);
+	int rc = xattr_call(req, ino, &r, &resp);
+	xattrs_changed(F(req), n);
+	if (rc < 0)
 		return;
 	omfs_resp_clear(&resp);
 	fuse_reply_err(req, 0);

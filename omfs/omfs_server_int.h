@@ -78,17 +78,25 @@ int srv_open_parent(const struct srv_path *p, struct srv_parent *ret);
 int srv_virtual_children(struct omfs_server *srv, const char *norm, char ***ret_names,
 			 size_t *ret_n);
 void srv_attr_from_stat(const struct stat *st, struct omfs_attr *a);
+/* a->no_xattrs from name in dirfd, or from dirfd itself when name is "" */
+void srv_attr_xattrs(int dirfd, const char *name, struct omfs_attr *a);
 void srv_virtual_attr(struct omfs_attr *a);
 
 /* omfs_server_cred.c */
 struct srv_saved_cred {
 	int switched;
+	int dropped; /* the effective capabilities were emptied (any requester but unsquashed root) */
 	uint32_t caps[2 * 3]; /* effective, permitted, inheritable of two words */
 };
 int srv_cred_probe(struct omfs_server *srv);
 int srv_cred_enter(struct omfs_server *srv, const struct srv_export *e,
 		   const struct omfs_cred *c, struct srv_saved_cred *saved);
 void srv_cred_leave(struct omfs_server *srv, struct srv_saved_cred *saved);
+/* Inside srv_cred_enter/leave: give the thread the daemon's effective capabilities back for
+ * one privileged step (uid/gid/groups stay the requester's), then take them away again.
+ * raise fails (-EPERM) when the request did not switch credentials (nothing to give back). */
+int srv_cred_raise(const struct srv_saved_cred *saved);
+void srv_cred_lower(const struct srv_saved_cred *saved);
 int srv_is_root(const struct srv_export *e, const struct omfs_cred *c);
 
 /* omfs_server.c: handle table */
@@ -110,4 +118,4 @@ int srv_op_handle(struct omfs_server *srv, const struct omfs_req *req, struct sr
 int srv_op_open(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
 		const struct srv_path *p, struct omfs_resp *resp);
 int srv_op_setattr(const struct omfs_req *req, const struct srv_path *p, struct srv_handle *h,
-		   struct omfs_resp *resp);
+		   const struct srv_saved_cred *saved, struct omfs_resp *resp);

@@ -36,6 +36,7 @@ static int stat_fd(int fd, struct omfs_resp *resp)
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	srv_attr_from_stat(&st, &resp->attr);
+	srv_attr_xattrs(fd, "", &resp->attr);
 	resp->has_attr = 1;
 	return 0;
 }
@@ -46,6 +47,7 @@ static int stat_at(int dirfd, const char *name, struct omfs_resp *resp)
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	srv_attr_from_stat(&st, &resp->attr);
+	srv_attr_xattrs(dirfd, name, &resp->attr);
 	resp->has_attr = 1;
 	return 0;
 }
@@ -388,8 +390,32 @@ static int chmod_fd(int fd, mode_t mode)
 	return chmod(proc, mode) < 0 ? -errno : 0;
 }
 
+/* The kernel's FUSE client (without HANDLE_KILLPRIV) turns "a write or truncate by a user
+ * without CAP_FSETID drops the set-id bits" into a SETATTR of the mode minus those bits, sent as
+ * that user, and chmod refuses a non-owner. A local kernel clears them itself on such a write, so
+ * do the same: a mode that is the current one of a regular file minus S_ISUID/S_ISGID, asked by
+ * someone allowed to write the file, is applied with the daemon's capabilities (CAP_FOWNER).
+ * Anything else keeps chmod's EPERM. */
+static int kill_setid(int fd, mode_t mode, const struct srv_saved_cred *saved)
+{
+	struct stat st;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -EPERM;
+	mode_t cur = st.st_mode & 07777;
+	if (!S_ISREG(st.st_mode) || mode == cur || (mode & ~cur) != 0 ||
+	    ((cur ^ mode) & ~(mode_t)(S_ISUID | S_ISGID)) != 0)
+		return -EPERM;
+	if (faccessat(fd, "", W_OK, AT_EACCESS | AT_EMPTY_PATH) < 0)
+		return -EPERM;
+	if (srv_cred_raise(saved) < 0)
+		return -EPERM;
+	int rc = chmod_fd(fd, mode);
+	srv_cred_lower(saved);
+	return rc;
+}
+
 int srv_op_setattr(const struct omfs_req *req, const struct srv_path *p, struct srv_handle *h,
-		   struct omfs_resp *resp)
+		   const struct srv_saved_cred *saved, struct omfs_resp *resp)
 {
 	int fd, rc = 0;
 	if (h) {
@@ -408,8 +434,11 @@ int srv_op_setattr(const struct omfs_req *req, const struct srv_path *p, struct 
 			return fd;
 	}
 	uint32_t v = req->valid;
-	if (v & OMFS_SET_MODE)
+	if (v & OMFS_SET_MODE) {
 		rc = chmod_fd(fd, req->mode & 07777);
+		if (rc == -EPERM)
+			rc = kill_setid(fd, req->mode & 07777, saved);
+	}
 	if (rc == 0 && (v & (OMFS_SET_UID | OMFS_SET_GID))) {
 		uid_t uid = (v & OMFS_SET_UID) ? req->uid : (uid_t)-1;
 		gid_t gid = (v & OMFS_SET_GID) ? req->gid : (gid_t)-1;

@@ -18,12 +18,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "omfs/omfs_server_int.h"
+
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
 
 /* Is the normalized path s[0..len) a strict ancestor of some export? */
 static int is_ancestor(const struct omfs_server *srv, const char *s, size_t len)
@@ -205,6 +212,33 @@ void srv_attr_from_stat(const struct stat *st, struct omfs_attr *a)
 	a->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
 	a->ctime_sec = st->st_ctim.tv_sec;
 	a->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+}
+
+/* Sets a->no_xattrs when the inode (name in dirfd, or the descriptor dirfd itself when name is
+ * "") has no extended attributes, so that a client can answer getxattr "no such attribute"
+ * without asking (ls -l asks two per file). Leaves it 0, "not known", on any failure, and for
+ * anything but regular files and directories. listxattrat (Linux 6.13) when there is a name,
+ * else, or on older kernels, the descriptor's /proc/self/fd link (as op_xattr does). */
+void srv_attr_xattrs(int dirfd, const char *name, struct omfs_attr *a)
+{
+	if (!S_ISREG(a->mode) && !S_ISDIR(a->mode))
+		return;
+	ssize_t n = -1;
+	if (name[0]) {
+		n = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, (size_t)0);
+		if (n < 0 && errno != ENOSYS)
+			return;
+	}
+	if (n < 0) {
+		char proc[32 + NAME_MAX];
+		int len = snprintf(proc, sizeof(proc), "/proc/self/fd/%d%s%s", dirfd,
+				   name[0] ? "/" : "", name);
+		if (len < 0 || (size_t)len >= sizeof(proc))
+			return;
+		/* the fd's own link must be followed; a name inside it must not */
+		n = name[0] ? llistxattr(proc, NULL, 0) : listxattr(proc, NULL, 0);
+	}
+	a->no_xattrs = n == 0;
 }
 
 void srv_virtual_attr(struct omfs_attr *a)

@@ -388,6 +388,7 @@ static void attr_to_msg(const struct omfs_attr *a, Omfs__Attr *m)
 	m->mtime_nsec = a->mtime_nsec;
 	m->ctime_sec = a->ctime_sec;
 	m->ctime_nsec = a->ctime_nsec;
+	m->no_xattrs = a->no_xattrs != 0;
 }
 
 static void attr_from_msg(const Omfs__Attr *m, struct omfs_attr *a)
@@ -408,6 +409,7 @@ static void attr_from_msg(const Omfs__Attr *m, struct omfs_attr *a)
 	a->mtime_nsec = m->mtime_nsec;
 	a->ctime_sec = m->ctime_sec;
 	a->ctime_nsec = m->ctime_nsec;
+	a->no_xattrs = m->no_xattrs;
 }
 
 int omfs_wire_resp_encode(const struct omfs_resp *r, uint8_t **ret_buf, size_t *ret_len)

@@ -74,6 +74,7 @@ struct omfs_attr {
 	int64_t size, blocks;
 	int64_t atime_sec, mtime_sec, ctime_sec;
 	uint32_t atime_nsec, mtime_nsec, ctime_nsec;
+	int no_xattrs; /* the server saw no extended attributes (0: not known) */
 };
 
 /* A byte string that is not NUL-terminated on the wire (paths, names, data). */

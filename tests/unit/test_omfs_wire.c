@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -116,6 +117,7 @@ static void test_resp_roundtrip(void **state)
 	r.attr.mode = 0100644;
 	r.attr.size = 1 << 20;
 	r.attr.mtime_nsec = 999999999;
+	r.attr.no_xattrs = 1;
 	struct omfs_dirent ents[2] = {
 		{ .name = "a", .ino = 1, .type = 4, .off = 10 },
 		{ .name = "bb", .ino = 2, .type = 8, .off = 20, .has_attr = 1, .attr = { .ino = 2 } },
@@ -132,6 +134,8 @@ static void test_resp_roundtrip(void **state)
 	assert_int_equal(d.id, 5);
 	assert_int_equal(d.attr.ino, 42);
 	assert_int_equal(d.attr.mtime_nsec, 999999999);
+	assert_true(d.attr.no_xattrs);
+	assert_false(d.entries[1].attr.no_xattrs); /* absent means "not known" */
 	assert_int_equal(d.nentries, 2);
 	assert_string_equal(d.entries[1].name, "bb");
 	assert_true(d.entries[1].has_attr);
@@ -182,6 +186,17 @@ static void test_client_loopback(void **state)
 	assert_int_equal(omfs_client_stat(c, 3, &cred, path, &a), 0);
 	assert_int_equal(a.size, OMFS_MAX_IO);
 	assert_int_equal(a.mode, 0100600);
+	/* no_xattrs follows what the file really has (where this file system has user xattrs) */
+	if (llistxattr(path, NULL, 0) == 0) {
+		assert_true(a.no_xattrs);
+		if (lsetxattr(path, "user.t", "1", 1, 0) == 0) {
+			assert_int_equal(omfs_client_stat(c, 3, &cred, path, &a), 0);
+			assert_false(a.no_xattrs);
+			assert_int_equal(lremovexattr(path, "user.t"), 0);
+			assert_int_equal(omfs_client_stat(c, 3, &cred, path, &a), 0);
+			assert_true(a.no_xattrs);
+		}
+	}
 	assert_int_equal(omfs_client_path_op(c, 3, &cred, OMFS_OP_UNLINK, path, 0), 0);
 	assert_int_equal(omfs_client_stat(c, 3, &cred, path, &a), -ENOENT);
 	/* garbage to the server still gets a well-formed reply */

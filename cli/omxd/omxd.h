@@ -43,6 +43,7 @@ struct omxd_opts {
 	uint16_t node_id;	     /* 0 = automatic */
 	char name[GOSSIP_NAME_MAX];  /* "" = host name */
 	char profile[8];	     /* "lan" | "wan" */
+	int nice;		     /* niceness of the loop and ZeroMQ I/O threads; 0 = leave */
 	bool accept_guests;
 	/* oMFS */
 	char exports[OMXD_EXPORTS_MAX][PATH_MAX]; /* exported directories; none = "/" */

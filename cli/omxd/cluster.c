@@ -76,7 +76,12 @@ static void op_event(void *ctx, enum gossip_event_kind kind, const struct gossip
 	omxd_mfs_member_event(d, kind, m);
 	switch (kind) {
 	case GOSSIP_EV_JOIN:
-		log_info("node %u (%s, %s) joined", m->id, m->info.name, ep_of(m->info.addr));
+		/* bench/mesh_16.sh replays these lines: "joined" last means alive */
+		if (m->state == GOSSIP_ALIVE)
+			log_info("node %u (%s, %s) joined", m->id, m->info.name, ep_of(m->info.addr));
+		else
+			log_info("node %u (%s, %s) joined, %s", m->id, m->info.name, ep_of(m->info.addr),
+				 gossip_state_name(m->state));
 		/* small clusters: open the connection now, so the first probe does not wait for a
 		 * handshake; large ones rely on the mesh holding datagrams (and on idle close) */
 		if (d->mesh && d->g && !m->is_self && m->info.addr[0] &&
@@ -226,8 +231,9 @@ int omxd_cluster_start(struct omxd *d, struct omxsec_clusterkey **kp)
 		gossip_mesh_free(&d->mesh);
 		return -ENOMEM;
 	}
+	/* a provisional id (no persisted one yet) is never written: it settles later */
 	uint16_t id = gossip_self_id(d->g);
-	if (id != d->node_id) {
+	if (gossip_self_id_settled(d->g) && id != d->node_id) {
 		d->node_id = id;
 		r = d->trial ? 0 : omxd_state_save_id(d, id);
 		if (r < 0)
@@ -253,7 +259,9 @@ int omxd_cluster_start(struct omxd *d, struct omxsec_clusterkey **kp)
 		return r;
 	}
 	contact_seeds(d);
-	log_info("node %u in cluster %s on %s (advertised %s), %zu seed(s)%s", id, d->cluster_id,
+	gossip_tick(d->g, d->now_ms); /* a founder joining nobody settles its id here */
+	log_info("node %u in cluster %s on %s (advertised %s), %zu seed(s)%s",
+		 gossip_self_id(d->g), d->cluster_id,
 		 gossip_mesh_endpoint(d->mesh), d->advertise, k->n_seeds,
 		 d->founder ? ", founder" : "");
 	return 0;
@@ -265,6 +273,8 @@ int omxd_cluster_commit(struct omxd *d)
 	if (r < 0)
 		return r;
 	d->trial = false;
+	if (!d->g || !gossip_self_id_settled(d->g) || d->node_id == 0)
+		return 0; /* saved by GOSSIP_EV_SELF_ID once it settles */
 	r = omxd_state_save_id(d, d->node_id);
 	if (r < 0)
 		log_error("saving node id %u: %s", d->node_id, strerror(-r));
@@ -343,6 +353,9 @@ static void join_check(struct omxd *d)
 		return;
 	size_t others = omxd_cluster_others(d);
 	if (others == 0 && d->now_ms < d->join.deadline_ms)
+		return;
+	/* answer with the final id: it settles a moment after the seed's answer */
+	if (others > 0 && !gossip_self_id_settled(d->g) && d->now_ms < d->join.deadline_ms)
 		return;
 	if (others == 0) {
 		omxd_cluster_stop(d);

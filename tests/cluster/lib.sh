@@ -527,12 +527,33 @@ all_see_one_of() {
 
 # wait_all_see TIMEOUT STATE "OBSERVERS" "NAMES": poll all_see; on timeout print every observer's
 # view of the names (so the failure says who missed whom) and return 1
+# When STATE is alive it also waits for ids_agree (node ids settle a moment after a join).
 wait_all_see() {
 	local t=$1 st=$2 obs=$3 nm=$4
-	wait_until "$t" all_see "$st" "$obs" "$nm" && return 0
+	if wait_until "$t" all_see "$st" "$obs" "$nm"; then
+		[ "$st" != alive ] && return 0
+		wait_until "$t" ids_agree "$obs" && return 0
+		log "timeout ($t s): node ids did not settle on {$obs}"
+		print_views "$obs"
+		return 1
+	fi
 	log "timeout ($t s): not every node in {$obs} sees {$nm} as $st"
 	print_views "$obs"
 	return 1
+}
+
+# ids_agree "NODES": every node in NODES reports the same name -> id map of its live members,
+# with unique ids and none provisional (>= 61440), so an id read now stays put
+ids_agree() {
+	local k v ref=
+	for k in $1; do
+		v=$(node_view "$k" | jq -c '[.[] | select(.state == "alive" or .state == "suspect")
+			| [.name, .id]] | sort') || return 1
+		jq -e 'map(.[1]) | (unique | length) == length and all(. < 61440)' <<<"$v" \
+			>/dev/null || return 1
+		[ -z "$ref" ] && ref=$v
+		[ "$v" = "$ref" ] || return 1
+	done
 }
 
 # print_views "NODES": a compact table of each node's view (name:state) on stderr
@@ -540,7 +561,7 @@ print_views() {
 	local k
 	for k in $1; do
 		printf '  node %s: %s\n' "$k" \
-			"$(node_view "$k" | jq -r '[.[] | "\(.name)=\(.state)"] | join(" ")')" >&2
+			"$(node_view "$k" | jq -r '[.[] | "\(.name)#\(.id)=\(.state)"] | join(" ")')" >&2
 	done
 }
 

@@ -262,7 +262,7 @@ static int exec_handle(struct omfs_server *srv, uint64_t session, const struct o
 		rc = srv_cred_enter(srv, h->exp, &req->cred, &saved);
 	if (rc == 0) {
 		if (req->op == OMFS_OP_SETATTR)
-			rc = srv_op_setattr(req, NULL, h, resp);
+			rc = srv_op_setattr(req, NULL, h, &saved, resp);
 		else
 			rc = srv_op_handle(srv, req, h, resp);
 		srv_cred_leave(srv, &saved);
@@ -315,7 +315,7 @@ static int exec_path(struct omfs_server *srv, uint64_t session, const struct omf
 			if (open_like)
 				rc = srv_op_open(srv, session, req, p, resp);
 			else if (req->op == OMFS_OP_SETATTR)
-				rc = srv_op_setattr(req, p, NULL, resp);
+				rc = srv_op_setattr(req, p, NULL, &saved, resp);
 			else
 				rc = srv_op_path(srv, session, req, p, resp);
 			srv_cred_leave(srv, &saved);

@@ -104,6 +104,7 @@ int srv_cred_enter(struct omfs_server *srv, const struct srv_export *e, const st
 		groups[i] = (squash && c->groups[i] == 0) ? srv->squash_gid : c->groups[i];
 
 	saved->switched = 0;
+	saved->dropped = 0;
 	if (!srv->can_switch)
 		return uid == srv->base_uid ? 0 : -EACCES;
 	int rc = caps_get(saved->caps);
@@ -124,6 +125,7 @@ int srv_cred_enter(struct omfs_server *srv, const struct srv_export *e, const st
 			srv_cred_leave(srv, saved);
 			return rc;
 		}
+		saved->dropped = 1;
 	}
 	return 0;
 }
@@ -136,4 +138,18 @@ void srv_cred_leave(struct omfs_server *srv, struct srv_saved_cred *saved)
 		abort();
 	restore_ids(srv);
 	saved->switched = 0;
+}
+
+int srv_cred_raise(const struct srv_saved_cred *saved)
+{
+	if (!saved || !saved->switched || !saved->dropped)
+		return -EPERM;
+	return caps_set(saved->caps, 0);
+}
+
+void srv_cred_lower(const struct srv_saved_cred *saved)
+{
+	/* a thread left with the daemon's capabilities would serve the next request with them */
+	if (caps_set(saved->caps, 1) < 0)
+		abort();
 }

@@ -326,6 +326,61 @@ static void test_readdir_batches(void **state)
 	assert_int_equal(omfs_server_handle_count(fx.srv), 0);
 }
 
+/* A writer that is not the owner clears a file's set-id bits, as a local write does: the FUSE
+ * kernel sends that as "mode minus S_ISUID/S_ISGID" from the writer. Only that exact change, only
+ * on a regular file the writer may write, and the thread's capabilities are taken back after. */
+static int setmode(const struct omfs_cred *c, const char *path, mode_t mode, mode_t *ret)
+{
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_SETATTR, c, path);
+	r.valid = OMFS_SET_MODE;
+	r.mode = mode;
+	int rc = run(1, &r, &resp);
+	if (rc == 0 && ret)
+		*ret = resp.attr.mode & 07777;
+	omfs_resp_clear(&resp);
+	return rc;
+}
+
+static void test_setid_cleared_by_writer(void **state)
+{
+	(void)state;
+	mode_t m = 0;
+	fx_write("exp/pub/suid", "x", 06777, 1, 1);
+	assert_int_equal(chmod(P("exp/pub/suid"), 06777), 0); /* fx_write's chown cleared them */
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/suid"), 02777, &m), 0);
+	assert_int_equal(m, 02777);
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/suid"), 0777, &m), 0);
+	assert_int_equal(m, 0777);
+	/* anything but dropping set-id bits stays the owner's business */
+	assert_int_equal(chmod(P("exp/pub/suid"), 04777), 0);
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/suid"), 0775, NULL), -EPERM);
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/suid"), 04775, NULL), -EPERM);
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/suid"), 06777, NULL), -EPERM);
+	/* not writable by the caller: refused, bits kept */
+	fx_write("exp/pub/suid_ro", "x", 04755, 1, 1);
+	assert_int_equal(chmod(P("exp/pub/suid_ro"), 04755), 0);
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/suid_ro"), 0755, NULL), -EPERM);
+	/* not a regular file */
+	fx_mkdir("exp/pub/sgid_dir", 02777);
+	assert_int_equal(chown(P("exp/pub/sgid_dir"), 1, 1), 0);
+	assert_int_equal(chmod(P("exp/pub/sgid_dir"), 02777), 0);
+	assert_int_equal(setmode(&CRED_USER, P("exp/pub/sgid_dir"), 0777, NULL), -EPERM);
+	struct stat st;
+	assert_int_equal(stat(P("exp/pub/suid_ro"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 04755);
+	assert_int_equal(stat(P("exp/pub/sgid_dir"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02777);
+
+	/* the serving thread is root with its capabilities again */
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	assert_int_equal(d[0].effective, d[0].permitted);
+	assert_int_equal(setfsuid((uid_t)-1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_groups, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_root_squash, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_capabilities_not_lent, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_setid_cleared_by_writer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_locks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_batches, fx_setup, fx_teardown),
 	};

@@ -5,8 +5,8 @@
  * unlinks and frees it; whoever completes it (the loop) only fills the result, unlinks it and
  * signals, under the mutex, so a late reply can never reach a freed call. An asynchronous call
  * is owned by the table and freed after its callback ran (outside the lock).
- * Lists are scanned linearly: calls in flight are bounded by FUSE threads and control clients
- * (tens), not by files.
+ * Lists are scanned linearly: calls in flight are bounded by FUSE threads, control clients and
+ * the FUSE front's cap on writes in flight (tens), not by files.
  */
 #include "omfs/omfs_calls.h"
 
@@ -40,6 +40,7 @@ struct call {
 	/* async */
 	omfs_calls_done_fn done_fn;
 	void *done_ctx;
+	uint8_t *owned_req; /* omfs_calls_submit: the request, freed with the call */
 	struct call *fired_next; /* completions collected for callbacks after unlock */
 };
 
@@ -122,6 +123,7 @@ static void run_fired(struct call *fired)
 		struct call *k = fired;
 		fired = k->fired_next;
 		k->done_fn(k->done_ctx, k->err, k->reply, k->reply_len);
+		free(k->owned_req);
 		free(k);
 	}
 }
@@ -197,6 +199,37 @@ int omfs_calls_request(void *ctx, uint32_t node, const uint8_t *req, size_t len,
 	return r;
 }
 
+int omfs_calls_submit(void *ctx, uint32_t node, uint8_t *req, size_t len,
+		      omfs_calls_done_fn done, void *done_ctx)
+{
+	struct omfs_calls *c = ctx;
+	struct call *k = calloc(1, sizeof(*k));
+	if (!k) {
+		free(req);
+		return -ENOMEM;
+	}
+	k->node = node;
+	k->req = k->owned_req = req;
+	k->req_len = len;
+	k->deadline_ms = deadline_for(c, req, len);
+	k->queued = true;
+	k->done_fn = done;
+	k->done_ctx = done_ctx;
+	pthread_mutex_lock(&c->lock);
+	int r = c->closed;
+	if (r == 0)
+		link_call(c, k);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0) {
+		free(req);
+		free(k);
+		return r;
+	}
+	if (c->cfg.wake)
+		c->cfg.wake(c->cfg.wake_ctx);
+	return 0;
+}
+
 int omfs_calls_start(struct omfs_calls *c, uint32_t node, const uint8_t *req, size_t len,
 		     omfs_calls_done_fn done, void *ctx, uint64_t *ret_xid)
 {
@@ -224,8 +257,13 @@ void omfs_calls_flush(struct omfs_calls *c, omfs_calls_send_fn send_fn, void *ct
 			continue;
 		k->queued = false;
 		int r = send_fn(ctx, k->node, k->xid, k->req, k->req_len);
-		if (r < 0)
+		if (r < 0) {
 			finish(c, k, r, NULL, 0, &fired);
+		} else if (k->owned_req) { /* sent (send_fn copied it): free it now, not at the reply */
+			free(k->owned_req);
+			k->owned_req = NULL;
+			k->req = NULL;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	run_fired(fired);

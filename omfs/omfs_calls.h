@@ -48,6 +48,15 @@ int omfs_calls_request(void *ctx, uint32_t node, const uint8_t *req, size_t len,
  * or a negative errno and NULL. */
 typedef void (*omfs_calls_done_fn)(void *ctx, int err, uint8_t *reply, size_t len);
 
+/* struct omfs_transport `submit` with ctx = the table: any thread but the loop's. Queues the
+ * request like omfs_calls_request but returns at once; `done` runs later on the loop thread
+ * (or in whichever thread fails the call: omfs_calls_fail_*, _set_closed, _free), exactly once.
+ * Takes ownership of req (malloc'ed) in every case. Returns 0, or -ENOMEM or the closed
+ * table's errno, and then `done` is never called. */
+__attribute__((warn_unused_result)) int omfs_calls_submit(void *ctx, uint32_t node, uint8_t *req,
+							  size_t len, omfs_calls_done_fn done,
+							  void *done_ctx);
+
 /* Loop thread: registers an asynchronous call to `node`; the caller sends it with *ret_xid.
  * `req` (len bytes) decides the timeout class. Returns 0 or -ENOMEM. */
 __attribute__((warn_unused_result)) int omfs_calls_start(struct omfs_calls *c, uint32_t node,

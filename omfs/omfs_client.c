@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@ struct omfs_client {
 	struct omfs_transport t;
 	atomic_uint_fast64_t next_id;
 };
+
+static int take_reply(uint64_t id, uint8_t *in, size_t inlen, struct omfs_resp *ret_resp);
 
 int omfs_client_new(const struct omfs_transport *t, struct omfs_client **ret_client)
 {
@@ -55,17 +58,79 @@ int omfs_client_call(struct omfs_client *c, uint32_t node, struct omfs_req *req,
 	free(out);
 	if (rc < 0)
 		return rc;
+	return take_reply(req->id, in, inlen, ret_resp);
+}
+
+/* Decodes and checks a reply for request `id` (frees `in`); *ret_resp is set, and then owned by
+ * the caller, only when the result is >= 0 or equals ret_resp->error. */
+static int take_reply(uint64_t id, uint8_t *in, size_t inlen, struct omfs_resp *ret_resp)
+{
 	struct omfs_resp resp;
-	rc = omfs_wire_resp_decode(in, inlen, &resp);
+	int rc = omfs_wire_resp_decode(in, inlen, &resp);
 	free(in);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : -EIO;
-	if (resp.id != req->id) {
+	if (resp.id != id) {
 		omfs_resp_clear(&resp);
 		return -EIO;
 	}
 	*ret_resp = resp;
 	return resp.error;
+}
+
+struct submitted {
+	uint64_t id;
+	omfs_client_done_fn done;
+	void *ctx;
+};
+
+static void submit_done(void *ctx, int err, uint8_t *in, size_t inlen)
+{
+	struct submitted *sb = ctx;
+	struct omfs_resp resp;
+	memset(&resp, 0, sizeof(resp)); /* untouched unless a reply was decoded: error 0 */
+	int rc = err;
+	if (rc == 0)
+		rc = take_reply(sb->id, in, inlen, &resp);
+	else
+		free(in);
+	int have = rc >= 0 || rc == resp.error;
+	sb->done(sb->ctx, rc, have ? &resp : NULL);
+	if (have)
+		omfs_resp_clear(&resp);
+	free(sb);
+}
+
+int omfs_client_submit(struct omfs_client *c, uint32_t node, struct omfs_req *req,
+		       omfs_client_done_fn done, void *ctx)
+{
+	if (!c->t.submit) {
+		struct omfs_resp resp;
+		memset(&resp, 0, sizeof(resp)); /* untouched unless a reply was decoded: error 0 */
+		int rc = omfs_client_call(c, node, req, &resp);
+		int have = rc >= 0 || rc == resp.error;
+		done(ctx, rc, have ? &resp : NULL);
+		if (have)
+			omfs_resp_clear(&resp);
+		return 0;
+	}
+	struct submitted *sb = malloc(sizeof(*sb));
+	if (!sb)
+		return -ENOMEM;
+	uint8_t *out;
+	size_t outlen;
+	req->version = OMFS_PROTO_VERSION;
+	req->id = atomic_fetch_add(&c->next_id, 1);
+	int rc = omfs_wire_req_encode(req, &out, &outlen);
+	if (rc < 0) {
+		free(sb);
+		return rc;
+	}
+	*sb = (struct submitted){ req->id, done, ctx };
+	rc = c->t.submit(c->t.ctx, node, out, outlen, submit_done, sb);
+	if (rc < 0)
+		free(sb);
+	return rc;
 }
 
 void omfs_cred_self(struct omfs_cred *ret_cred)

@@ -22,6 +22,14 @@ struct omfs_transport {
 	 * owns the timeout). Called concurrently from many threads. */
 	int (*request)(void *ctx, uint32_t node, const uint8_t *req, size_t len, uint8_t **ret_resp,
 		       size_t *ret_len);
+	/* Optional (NULL: omfs_client_submit falls back to `request`). Sends the request without
+	 * waiting for the reply; takes ownership of req (malloc'ed) in every case. done(done_ctx,
+	 * err, resp, resp_len) runs exactly once, on any thread, possibly before submit returns:
+	 * err 0 with the malloc'ed reply (done frees it) or a negative errno and NULL. Returns 0,
+	 * or a negative errno and then done is never called. */
+	int (*submit)(void *ctx, uint32_t node, uint8_t *req, size_t len,
+		      void (*done)(void *done_ctx, int err, uint8_t *resp, size_t resp_len),
+		      void *done_ctx);
 	void *ctx;
 };
 
@@ -39,6 +47,18 @@ void omfs_client_free(struct omfs_client **client);
 __attribute__((warn_unused_result)) int omfs_client_call(struct omfs_client *c, uint32_t node,
 							 struct omfs_req *req,
 							 struct omfs_resp *ret_resp);
+
+/* Completion of omfs_client_submit: rc as omfs_client_call returns it; resp (decoded) is
+ * borrowed for the duration of the callback when rc >= 0 or rc == resp->error, NULL otherwise. */
+typedef void (*omfs_client_done_fn)(void *ctx, int rc, const struct omfs_resp *resp);
+
+/* Like omfs_client_call, without waiting: done(ctx, ...) runs exactly once, on any thread
+ * (the transport's), possibly before this returns. The request is encoded (copied) here, so
+ * req and what it points to may go once this returns. Returns 0, or a negative errno and then
+ * done is never called. Ordering between submitted calls is not guaranteed. */
+__attribute__((warn_unused_result)) int omfs_client_submit(struct omfs_client *c, uint32_t node,
+							   struct omfs_req *req,
+							   omfs_client_done_fn done, void *ctx);
 
 /* Credentials of the calling process (uid, gid, supplementary groups). */
 void omfs_cred_self(struct omfs_cred *ret_cred);

@@ -72,6 +72,9 @@ void fz_req_init(struct omfs_req *r, enum omfs_op op, fuse_req_t req, int with_g
 
 int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_resp *resp)
 {
+	/* whatever a program does after write() returned sees that write: every request waits
+	 * for the writes answered before it (write-behind, omfs_fuse_io.c) */
+	fz_wb_barrier(f);
 	memset(resp, 0, sizeof(*resp));
 	int rc = omfs_client_call(f->client, node, r, resp);
 	if (rc == -EHOSTUNREACH || rc == -ETIMEDOUT)
@@ -651,6 +654,8 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 	}
 	pthread_mutex_init(&f->gcache_lock, NULL);
 	pthread_mutex_init(&f->open_lock, NULL);
+	pthread_mutex_init(&f->wb_lock, NULL);
+	pthread_cond_init(&f->wb_cond, NULL);
 	f->client = cfg->client;
 	f->self = cfg->self;
 	f->hooks = cfg->hooks;
@@ -713,10 +718,13 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 			fuse_session_unmount(f->se);
 		fuse_session_destroy(f->se);
 	}
+	fz_wb_barrier(f); /* the transport ends every call (omxd closes it before unmounting) */
 	fo_free_all(f);
 	ft_destroy(&f->ft);
 	pthread_mutex_destroy(&f->gcache_lock);
 	pthread_mutex_destroy(&f->open_lock);
+	pthread_mutex_destroy(&f->wb_lock);
+	pthread_cond_destroy(&f->wb_cond);
 	free(f);
 	*pf = NULL;
 }

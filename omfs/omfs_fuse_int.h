@@ -57,6 +57,9 @@ void ft_rename(struct ftable *t, struct fnode *p1, const char *n1, struct fnode 
 #include "omfs/omfs_client.h"
 #include "omfs/omfs_fuse.h"
 
+/* Writes in flight at once (1 MiB each at most). */
+#define FZ_WB_MAX 16
+
 struct omfs_fuse {
 	struct fuse_session *se;
 	struct omfs_client *client;
@@ -79,6 +82,18 @@ struct omfs_fuse {
 	/* open files and directories: what the kernel never released when the session ends */
 	pthread_mutex_t open_lock;
 	struct fopen *open_list;
+	/* writes in flight (write-behind, omfs_fuse_io.c): one slot each */
+	pthread_mutex_t wb_lock;
+	pthread_cond_t wb_cond; /* a slot was freed */
+	uint64_t wb_seq;	/* the last write's sequence number */
+	uint32_t wb_n;		/* slots in use */
+	struct wb_slot {
+		struct omfs_fuse *f;
+		struct fopen *fo; /* NULL: free */
+		const struct fnode *fn; /* compared, never followed */
+		uint64_t seq;
+		int64_t lo, hi; /* the bytes [lo, hi) */
+	} wb[FZ_WB_MAX];
 };
 
 int64_t fz_now_ms(void);
@@ -89,7 +104,12 @@ struct fopen {
 	uint64_t sfh; /* the server's handle */
 	uint32_t node;
 	int locked; /* POSIX locks were taken: flush must tell the server */
+	int append; /* opened O_APPEND: writes stay synchronous (their order is their offset) */
+	int wb_err; /* the first failure of a write already answered (wb_lock), not yet reported */
 };
+
+/* omfs_fuse_io.c: waits until every write answered before this call is done on the server. */
+void fz_wb_barrier(struct omfs_fuse *f);
 
 /* omfs_fuse_io.c: a linked struct fopen (NULL on ENOMEM); unlink and free one; free all. */
 struct fopen *fo_new(struct omfs_fuse *f);

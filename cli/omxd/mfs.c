@@ -218,6 +218,23 @@ static int mfs_request(void *ctx, uint32_t node, const uint8_t *req, size_t len,
 	return omfs_calls_request(m->calls, node, req, len, ret_resp, ret_len);
 }
 
+/* Without waiting (the FUSE front's writes): through the calls table, or served right here
+ * for this node, in which case done runs before this returns. */
+static int mfs_submit(void *ctx, uint32_t node, uint8_t *req, size_t len,
+		      void (*done)(void *done_ctx, int err, uint8_t *resp, size_t resp_len),
+		      void *done_ctx)
+{
+	struct omxd_mfs *m = ctx;
+	if (node != atomic_load(&m->self))
+		return omfs_calls_submit(m->calls, node, req, len, done, done_ctx);
+	uint8_t *resp = NULL;
+	size_t rlen = 0;
+	int r = serve_local(m, req, len, &resp, &rlen);
+	free(req);
+	done(done_ctx, r, r == 0 ? resp : NULL, r == 0 ? rlen : 0);
+	return 0;
+}
+
 int mfs_send_frame(struct omxd_mfs *m, const char *addr, enum omfs_frame_kind kind, uint64_t xid,
 		   int err, const uint8_t *payload, size_t len)
 {
@@ -479,7 +496,7 @@ int omxd_mfs_new(struct omxd *d)
 		r = omfs_calls_new(&cc, &m->calls);
 	if (r == 0)
 		omfs_calls_set_closed(m->calls, -ENOTCONN); /* until the cluster starts */
-	struct omfs_transport t = { .request = mfs_request, .ctx = m };
+	struct omfs_transport t = { .request = mfs_request, .submit = mfs_submit, .ctx = m };
 	if (r == 0)
 		r = omfs_client_new(&t, &m->client);
 	if (r == 0)

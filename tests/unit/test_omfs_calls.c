@@ -297,6 +297,75 @@ static void test_many_threads(void **state)
 	loop_fini(&l);
 }
 
+struct submitted {
+	int calls, err;
+	uint8_t reply[16];
+	size_t len;
+};
+
+static void submitted_done(void *ctx, int err, uint8_t *reply, size_t len)
+{
+	struct submitted *s = ctx;
+	s->calls++;
+	s->err = err;
+	s->len = len < sizeof(s->reply) ? len : sizeof(s->reply);
+	if (reply)
+		memcpy(s->reply, reply, s->len);
+	free(reply);
+}
+
+/* omfs_calls_submit: queued from any thread without waiting, sent by the loop's flush, the
+ * callback gets the reply (or the node's failure) exactly once; the table owns the request
+ * (freed once sent); a closed table refuses at once and never calls back. */
+static void test_submit(void **state)
+{
+	(void)state;
+	struct loop l;
+	loop_init(&l, 0);
+	struct submitted a = { 0 }, b = { 0 }, c = { 0 };
+	uint8_t *req = malloc(3);
+	assert_non_null(req);
+	memcpy(req, "abc", 3);
+	assert_int_equal(omfs_calls_submit(l.calls, 7, req, 3, submitted_done, &a), 0);
+	assert_int_equal(a.calls, 0);
+	loop_turn(&l);
+	assert_int_equal(l.sent, 1);
+	assert_int_equal(l.node, 7);
+	assert_memory_equal(l.req, "abc", 3);
+	assert_int_equal(omfs_calls_complete(l.calls, 8, l.xid, 0, (const uint8_t *)"no", 2), -ENOENT);
+	assert_int_equal(a.calls, 0);
+	assert_int_equal(omfs_calls_complete(l.calls, 7, l.xid, 0, (const uint8_t *)"ok", 2), 0);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.err, 0);
+	assert_memory_equal(a.reply, "ok", 2);
+	assert_int_equal(omfs_calls_complete(l.calls, 7, l.xid, 0, (const uint8_t *)"ok", 2), -ENOENT);
+	assert_int_equal(a.calls, 1);
+	/* the node dies with a call in flight */
+	req = malloc(1);
+	assert_non_null(req);
+	req[0] = 'x';
+	assert_int_equal(omfs_calls_submit(l.calls, 9, req, 1, submitted_done, &b), 0);
+	loop_turn(&l);
+	omfs_calls_fail_node(l.calls, 9, -ENOTCONN);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(b.err, -ENOTCONN);
+	assert_int_equal(omfs_calls_count(l.calls), 0);
+	/* closed: refused, no callback */
+	omfs_calls_set_closed(l.calls, -ENOTCONN);
+	req = malloc(1);
+	assert_non_null(req);
+	assert_int_equal(omfs_calls_submit(l.calls, 9, req, 1, submitted_done, &c), -ENOTCONN);
+	assert_int_equal(c.calls, 0);
+	/* a call still queued when the table is freed is failed, once */
+	omfs_calls_set_closed(l.calls, 0);
+	req = malloc(1);
+	assert_non_null(req);
+	assert_int_equal(omfs_calls_submit(l.calls, 9, req, 1, submitted_done, &c), 0);
+	loop_fini(&l);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.err, -ESHUTDOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_closed_refuses_at_once),
 		cmocka_unit_test(test_async_and_lock_waits),
 		cmocka_unit_test(test_many_threads),
+		cmocka_unit_test(test_submit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

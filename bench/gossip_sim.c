@@ -97,6 +97,7 @@ static void print_dissem(const char *label, const struct dissem *d)
 /* ---- failure detection ---- */
 
 struct detect {
+	double susp_med, susp_p99;   /* crash -> first SUSPECT anywhere */
 	double first_med, first_p99; /* crash -> first DEAD anywhere */
 	double all_med, all_p99;     /* crash -> every live node holds it dead */
 	int undetected;
@@ -121,9 +122,11 @@ static struct detect run_failures(struct sim *s, int victims, uint64_t spacing_m
 	sim_run_for(s, tail_ms);
 	uint64_t *first = calloc((size_t)victims, sizeof(*first));
 	uint64_t *all = calloc((size_t)victims, sizeof(*all));
-	size_t nf = 0, na = 0;
+	uint64_t *susp = calloc((size_t)victims, sizeof(*susp));
+	size_t nf = 0, na = 0, ns = 0;
 	for (int i = 0; i < victims; i++) {
 		struct snode *x = &s->node[v[i]];
+		susp[ns++] = x->first_susp_us ? x->first_susp_us - x->crash_us : UINT64_MAX / 2;
 		if (!x->first_dead_us) {
 			r.undetected++;
 			first[nf++] = UINT64_MAX / 2;
@@ -133,6 +136,9 @@ static struct detect run_failures(struct sim *s, int victims, uint64_t spacing_m
 		if (x->all_dead_us)
 			all[na++] = x->all_dead_us - x->crash_us;
 	}
+	r.susp_med = pct(susp, ns, 50);
+	r.susp_p99 = pct(susp, ns, 99);
+	free(susp);
 	r.first_med = pct(first, nf, 50);
 	r.first_p99 = pct(first, nf, 99);
 	r.all_med = na ? pct(all, na, 50) : -1;
@@ -145,10 +151,10 @@ static struct detect run_failures(struct sim *s, int victims, uint64_t spacing_m
 
 static void print_detect(const char *label, const struct detect *d)
 {
-	printf("%-34s first DEAD: median %6.2f s  p99 %6.2f s   everyone: median %6.2f s  "
-	       "p99 %6.2f s  undetected %d/%d\n",
-	       label, d->first_med, d->first_p99, d->all_med, d->all_p99, d->undetected,
-	       d->victims);
+	printf("%-34s first SUSPECT: median %5.2f s  p99 %5.2f s  first DEAD: median %6.2f s  "
+	       "p99 %6.2f s   everyone: median %6.2f s  p99 %6.2f s  undetected %d/%d\n",
+	       label, d->susp_med, d->susp_p99, d->first_med, d->first_p99, d->all_med,
+	       d->all_p99, d->undetected, d->victims);
 }
 
 /* ---- traffic ---- */

@@ -54,7 +54,7 @@ struct snode {
 	bool crashed, slow, started;
 	uint64_t sched_us;
 	uint64_t learned_us;
-	uint64_t crash_us, first_dead_us, all_dead_us;
+	uint64_t crash_us, first_susp_us, first_dead_us, all_dead_us;
 	uint32_t dead_known;
 	uint64_t fp_inc;
 	struct gossip_info info;
@@ -75,7 +75,7 @@ struct sim {
 	uint32_t track_origin;
 	uint64_t track_version, track_t0;
 	/* counters */
-	uint64_t false_pos, false_susp, lost, delivered;
+	uint64_t false_pos, false_susp, false_susp_slow, lost, delivered;
 	uint32_t crashes, joins;
 };
 
@@ -231,6 +231,9 @@ static inline void op_event(void *ctx, enum gossip_event_kind k, const struct go
 		}
 	} else if (m->state == GOSSIP_SUSPECT && !x->crashed) {
 		s->false_susp++;
+		s->false_susp_slow += x->slow;
+	} else if (m->state == GOSSIP_SUSPECT && !x->first_susp_us) {
+		x->first_susp_us = s->now_us;
 	}
 }
 
@@ -517,8 +520,11 @@ static inline struct sim_traffic sim_churn(struct sim *s, uint64_t ms)
 static inline void sim_print_stats(struct sim *s)
 {
 	struct gossip_stats t = { 0 };
+	uint64_t failed_by_slow = 0;
 	for (uint32_t i = 0; i < s->n; i++) {
 		const struct gossip_stats *st = gossip_get_stats(s->node[i].g);
+		if (s->node[i].slow)
+			failed_by_slow += st->probe_failures;
 		t.probes += st->probes;
 		t.probe_failures += st->probe_failures;
 		t.suspicions += st->suspicions;
@@ -551,6 +557,9 @@ static inline void sim_print_stats(struct sim *s)
 	       t.probes, t.probe_failures, t.suspicions, t.false_suspicions_refuted, t.deaths,
 	       t.pushpulls, t.drop_replay, t.drop_badsig, t.drop_malformed, s->delivered, s->lost,
 	       rss_pages * 4096.0 / 1048576.0);
+	printf("failed probes by slow nodes %" PRIu64 " of %" PRIu64 "; suspicions of live nodes "
+	       "(summed over views) that were slow %" PRIu64 " of %" PRIu64 "\n",
+	       failed_by_slow, t.probe_failures, s->false_susp_slow, s->false_susp);
 	double b = t.tx_bytes ? (double)t.tx_bytes / 100.0 : 1.0;
 	printf("bytes sent (whole run): probes %.1f%%, gossip %.1f%%, push/pull %.1f%%; "
 	       "piggybacked in them: membership records %.1f%%, load records %.1f%%, "

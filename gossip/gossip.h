@@ -123,6 +123,7 @@ struct gossip_stats {
 	uint64_t probes, probe_failures, suspicions, false_suspicions_refuted, deaths;
 	uint64_t pushpulls;
 	uint64_t reprobes; /* failed probes retried at once instead of accusing (GM_RETRY) */
+	uint64_t accusations_held; /* failed probes without most nacks: our fault, not accused */
 	/* where the sent bytes went (tx_bytes split by packet kind, and the piggybacked part of
 	 * them by what it carried); the simulator prints it */
 	uint64_t tx_probe_bytes;    /* ping, ack, ping-req, nack packets */

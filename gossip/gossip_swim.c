@@ -295,20 +295,37 @@ static void send_indirect(struct gossip *g, struct gmember *target)
 	g->probe.expected_nacks = n;
 }
 
+static void reprobe(struct gossip *g, const struct gmember *e)
+{
+	g->reprobe = true;
+	memcpy(g->reprobe_key, e->rec->key, GOSSIP_KEY_LEN);
+}
+
 static void probe_failed(struct gossip *g, uint64_t now)
 {
 	struct gmember *e = gossip_find(g, g->probe.key);
+	uint32_t missing = g->probe.expected_nacks - g->probe.nacks;
+	if (g->probe.expected_nacks && missing * 2 > g->probe.expected_nacks) {
+		/* most of the members we asked to help did not even answer with a nack: the
+		 * evidence is about us (slow, overloaded, our links lossy), not about the target
+		 * (Lifeguard). Raise our local health score and try again instead of accusing. */
+		g->stats.probe_failures++;
+		g->stats.accusations_held++;
+		gossip_awareness(g, (int)missing);
+		if (e && (e->state == GOSSIP_ALIVE || e->state == GOSSIP_SUSPECT))
+			reprobe(g, e);
+		return;
+	}
 	if (e && e->state == GOSSIP_ALIVE && (e->flags & GM_RETRY)) {
 		/* first failure: no accusation, no local-health penalty, probe it again next */
 		e->flags &= (uint8_t)~GM_RETRY;
 		g->stats.reprobes++;
-		g->reprobe = true;
-		memcpy(g->reprobe_key, e->rec->key, GOSSIP_KEY_LEN);
+		reprobe(g, e);
 		return;
 	}
 	g->stats.probe_failures++;
 	if (g->probe.expected_nacks > 0)
-		gossip_awareness(g, (int)(g->probe.expected_nacks - g->probe.nacks));
+		gossip_awareness(g, (int)missing);
 	else
 		gossip_awareness(g, 1);
 	if (!e || (e->state != GOSSIP_ALIVE && e->state != GOSSIP_SUSPECT))

@@ -37,8 +37,8 @@ const char *gossip_state_name(enum gossip_state s)
 void gossip_timing_lan(struct gossip_timing *ret)
 {
 	*ret = (struct gossip_timing){
-		.probe_interval_ms = 500,
-		.probe_timeout_ms = 250,
+		.probe_interval_ms = 400,
+		.probe_timeout_ms = 200,
 		.indirect_checks = 4,
 		.suspicion_mult = 1,
 		.suspicion_max_mult = 6,

@@ -124,6 +124,7 @@ struct gossip_stats {
 	uint64_t pushpulls;
 	uint64_t reprobes; /* failed probes retried at once instead of accusing (GM_RETRY) */
 	uint64_t accusations_held; /* failed probes without most nacks: our fault, not accused */
+	uint64_t pushpull_retries; /* periodic exchanges unanswered, retried with another member */
 	/* where the sent bytes went (tx_bytes split by packet kind, and the piggybacked part of
 	 * them by what it carried); the simulator prints it */
 	uint64_t tx_probe_bytes;    /* ping, ack, ping-req, nack packets */

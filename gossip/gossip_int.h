@@ -21,6 +21,7 @@
 #define GOSSIP_LOAD_BUDGET  400	 /* of which at most this for load-only records */
 #define GOSSIP_PP_BUDGET    (56 * 1024) /* push/pull packets are split below this */
 #define GOSSIP_PP_DIGEST_MAX 2048	    /* digest entries per push/pull page */
+#define GOSSIP_PP_RETRIES   2	    /* unanswered periodic exchanges retried per period */
 #define GOSSIP_MAX_CONFIRM  8
 #define GOSSIP_RELAY_MAX    64
 #define GOSSIP_SMALL_CLUSTER 64 /* live members: bytes matter less than delays */
@@ -220,6 +221,10 @@ struct gossip {
 	/* anti-entropy */
 	uint64_t next_pushpull_ms;
 	uint32_t pp_page;
+	bool pp_waiting;	/* our periodic exchange with pp_wait_key is unanswered so far */
+	uint8_t pp_wait_key[GOSSIP_KEY_LEN];
+	uint64_t pp_wait_ms;	/* retry with another member at this time */
+	uint32_t pp_retries;	/* retries left in this period */
 	char **join_addrs;
 	size_t n_join;
 	bool joined; /* got a join response */
@@ -320,6 +325,7 @@ void gossip_pp_on_msg(struct gossip *g, uint64_t now, const struct gw_msg *m);
 void gossip_pp_send_join(struct gossip *g, uint64_t now);
 /* Start an anti-entropy exchange with a given peer (e.g. one that pinged us unknown). */
 void gossip_pp_start(struct gossip *g, uint64_t now, const char *addr, const uint8_t *key);
+uint64_t gossip_pp_deadline(const struct gossip *g);
 
 static inline uint32_t gossip_t32(const struct gossip *g, uint64_t now)
 {

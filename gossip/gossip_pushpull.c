@@ -14,6 +14,9 @@
  *
  * Join: PushPull{JOIN, records = our record} to each bootstrap address with no key (the address
  * is all we know); the answer carries every record the bootstrap holds, split in packets.
+ *
+ * A periodic exchange that got no answer within two probe intervals is started again with
+ * another random member, up to GOSSIP_PP_RETRIES times per period.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -101,18 +104,13 @@ void gossip_pp_send_join(struct gossip *g, uint64_t now)
 	g->next_join_ms = now + 2 * (uint64_t)g->t.probe_interval_ms + 1000;
 }
 
-void gossip_pp_tick(struct gossip *g, uint64_t now)
+/* Start the period's exchange with a random member (other than `not`) and wait for its answer:
+ * a lost request or answer would otherwise leave us a whole period behind (at 20 % loss a third
+ * of the exchanges). */
+static void pp_exchange(struct gossip *g, uint64_t now, const uint8_t *not)
 {
-	if (g->n_join && !g->joined && !g->leaving && now >= g->next_join_ms)
-		gossip_pp_send_join(g, now);
-	if (!g->t.pushpull_interval_ms || now < g->next_pushpull_ms)
-		return;
-	/* jitter +-10 % so nodes started together do not synchronise */
-	uint64_t iv = g->t.pushpull_interval_ms;
-	g->next_pushpull_ms = now + iv - iv / 10 + gossip_rand(g) % (iv / 5 + 1);
-	if (!g->leaving)
-		gossip_swim_reconnect(g, now);
-	struct gmember *e = gossip_random_member(g, NULL);
+	g->pp_waiting = false;
+	struct gmember *e = gossip_random_member(g, not);
 	if (!e || g->leaving)
 		return;
 	char addr[GOSSIP_ADDR_MAX];
@@ -120,6 +118,39 @@ void gossip_pp_tick(struct gossip *g, uint64_t now)
 	memcpy(addr, e->rec->info.addr, sizeof(addr));
 	memcpy(key, e->rec->key, sizeof(key));
 	gossip_pp_start(g, now, addr, key);
+	g->pp_waiting = true;
+	memcpy(g->pp_wait_key, key, GOSSIP_KEY_LEN);
+	g->pp_wait_ms = now + 2ull * g->t.probe_interval_ms;
+}
+
+uint64_t gossip_pp_deadline(const struct gossip *g)
+{
+	return g->pp_waiting ? g->pp_wait_ms : UINT64_MAX;
+}
+
+void gossip_pp_tick(struct gossip *g, uint64_t now)
+{
+	if (g->n_join && !g->joined && !g->leaving && now >= g->next_join_ms)
+		gossip_pp_send_join(g, now);
+	if (g->pp_waiting && now >= g->pp_wait_ms) {
+		g->pp_waiting = false;
+		if (g->pp_retries > 0) {
+			g->pp_retries--;
+			g->stats.pushpull_retries++;
+			uint8_t not[GOSSIP_KEY_LEN];
+			memcpy(not, g->pp_wait_key, GOSSIP_KEY_LEN);
+			pp_exchange(g, now, not);
+		}
+	}
+	if (!g->t.pushpull_interval_ms || now < g->next_pushpull_ms)
+		return;
+	/* jitter +-10 % so nodes started together do not synchronise */
+	uint64_t iv = g->t.pushpull_interval_ms;
+	g->next_pushpull_ms = now + iv - iv / 10 + gossip_rand(g) % (iv / 5 + 1);
+	if (!g->leaving)
+		gossip_swim_reconnect(g, now);
+	g->pp_retries = GOSSIP_PP_RETRIES;
+	pp_exchange(g, now, NULL);
 }
 
 void gossip_pp_start(struct gossip *g, uint64_t now, const char *addr, const uint8_t *key)
@@ -252,6 +283,8 @@ void gossip_pp_on_msg(struct gossip *g, uint64_t now, const struct gw_msg *m)
 	if (request) {
 		respond(g, m, from);
 	} else if (m->pp_flags & GW_PP_RESPONSE) {
+		if (g->pp_waiting && memcmp(m->sender, g->pp_wait_key, GOSSIP_KEY_LEN) == 0)
+			g->pp_waiting = false;
 		if (m->pp_flags & GW_PP_JOIN) {
 			g->joined = true;
 			/* the rest of the answer is on its way: settle our id once it is in */

@@ -114,6 +114,7 @@ uint64_t gossip_next_deadline(const struct gossip *g)
 	lower(&d, g->next_gossip_ms);
 	if (g->t.pushpull_interval_ms)
 		lower(&d, g->next_pushpull_ms);
+	lower(&d, gossip_pp_deadline(g));
 	if (g->n_join && !g->joined && !g->leaving)
 		lower(&d, g->next_join_ms);
 	lower(&d, info_deadline(g));

@@ -279,6 +279,29 @@ static void test_info_rate_limit(void **state)
 	tn_free(&t);
 }
 
+/* A periodic push/pull that gets no answer is retried with another member; an answered one is
+ * not. */
+static void test_pushpull_retry(void **state)
+{
+	struct tn t;
+	tn_init(&t, 5, false);
+	tn_join_all(&t, 0);
+	tn_run(&t, 70000); /* two to three exchange periods each */
+	uint64_t pp = 0, retries = 0;
+	for (int v = 0; v < t.n; v++) {
+		pp += gossip_get_stats(t.node[v].g)->pushpulls;
+		retries += gossip_get_stats(t.node[v].g)->pushpull_retries;
+	}
+	assert_true(pp >= 10);
+	assert_int_equal(retries, 0);
+	t.drop_pct = 40;
+	tn_run(&t, 120000);
+	for (int v = 0; v < t.n; v++)
+		retries += gossip_get_stats(t.node[v].g)->pushpull_retries;
+	assert_true(retries > 0);
+	tn_free(&t);
+}
+
 /* Real Ed25519 signatures end to end. */
 static void test_real_signatures(void **state)
 {
@@ -327,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_partition_heals),
 		cmocka_unit_test(test_info_rate_limit),
 		cmocka_unit_test(test_real_signatures),
+		cmocka_unit_test(test_pushpull_retry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

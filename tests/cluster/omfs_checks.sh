@@ -263,6 +263,48 @@ omfs_check_omx() (
 	grep -q 'No route to host' <<<"$out" || fail "omx ls on an unknown node: $out"
 )
 
+# POSIX details that pjdfstest (tests/omfs/run_pjdfstest.sh) checks, in a few cheap cases each:
+# set-id bits dropped by a non-owner's write, who may chmod and set times, ctime/mtime of the
+# parent on create and remove, sticky-directory renames, setgid directories, FIFOs and sockets
+omfs_check_posix() (
+	set -e
+	step "POSIX semantics: set-id bits, times, sticky and setgid directories, special files"
+	mkdir -p -m 1777 "$E/px"
+	P=$M/px
+	printf x >"$E/px/suid"
+	chmod 6777 "$E/px/suid"
+	omfs_as_user 1000 sh -c "printf y >>'$P/suid'" || fail "uid 1000 could not write a 06777 file"
+	[ "$(stat -c %a "$E/px/suid")" = 777 ] || fail "set-id bits kept after a non-owner's write: $(stat -c %a "$E/px/suid")"
+	chmod 4755 "$E/px/suid"
+	omfs_as_user 1000 chmod 755 "$P/suid" 2>/dev/null && fail "uid 1000 chmod-ed root's file"
+	[ "$(stat -c %a "$E/px/suid")" = 4755 ] || fail "mode changed by a refused chmod"
+	chmod 666 "$E/px/suid"
+	omfs_as_user 1000 touch "$P/suid" || fail "a writer may set the times to now"
+	omfs_as_user 1000 touch -d @1000000000 "$P/suid" 2>/dev/null && fail "a non-owner set explicit times"
+	touch -d @1000000000 "$P/suid" && [ "$(stat -c %Y "$E/px/suid")" = 1000000000 ] || fail "root set explicit times"
+	d0=$(stat -c %Z "$E/px")
+	sleep 1.1
+	mkfifo "$P/fifo"
+	[ "$(stat -c %Z "$E/px")" -gt "$d0" ] || fail "parent ctime after mkfifo"
+	[ "$(stat -c %F "$E/px/fifo")" = fifo ] || fail "mkfifo made $(stat -c %F "$E/px/fifo")"
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$P/sock"
+	[ "$(stat -c %F "$E/px/sock")" = socket ] || fail "bind made $(stat -c %F "$E/px/sock")"
+	d0=$(stat -c %Y "$E/px")
+	sleep 1.1
+	rm "$P/fifo" "$P/sock"
+	[ "$(stat -c %Y "$E/px")" -gt "$d0" ] || fail "parent mtime after unlink"
+	omfs_as_user 1000 sh -c "echo a >'$P/u1000'"
+	omfs_as_user 1001 mv "$P/u1000" "$P/taken" 2>/dev/null && fail "uid 1001 renamed uid 1000's file in a sticky dir"
+	omfs_as_user 1000 mv "$P/u1000" "$P/moved" || fail "the owner could not rename in a sticky dir"
+	mkdir -m 2775 "$E/px/sg"
+	chgrp 4242 "$E/px/sg"
+	chmod 2775 "$E/px/sg"
+	(umask 022 && mkdir "$P/sg/sub")
+	[ "$(stat -c %g:%a "$E/px/sg/sub")" = 4242:2755 ] || fail "setgid dir: subdir $(stat -c %g:%a "$E/px/sg/sub")"
+	touch "$P/sg/f"
+	[ "$(stat -c %g "$E/px/sg/f")" = 4242 ] || fail "setgid dir: file group $(stat -c %g "$E/px/sg/f")"
+)
+
 # omfs_check_tools: the source tree, then every real-tool check that both tests run (the
 # transport-specific ones, such as omfs_check_omx, are called by each test as it needs)
 omfs_check_tools() {
@@ -277,4 +319,5 @@ omfs_check_tools() {
 	omfs_check_locks
 	omfs_check_perms
 	omfs_check_errno
+	omfs_check_posix
 }

@@ -39,9 +39,16 @@ node_start 3 --export "$E3" --export "$RO3:ro"
 KEY=$(cluster_keygen 1 2) || die "keygen"
 nodes_start_join "$KEY" 1 2 3
 wait_all_see 30 alive "1 2 3" "$(names 1 2 3)" || die "no full view"
-I1=$(node_id 1)
-I2=$(node_id 2)
-I3=$(node_id 3)
+# a joining node may renumber itself to the smallest free id a moment after it joined: use the
+# ids once two reads a second apart agree and they are distinct
+IDS=
+for _ in $(seq 15); do
+	sleep 1
+	ids="$(node_id 1) $(node_id 2) $(node_id 3)"
+	[ "$ids" = "$IDS" ] && [ "$(printf '%s\n' $ids | sort -u | wc -l)" = 3 ] && break
+	IDS=$ids
+done
+read -r I1 I2 I3 <<<"$IDS"
 M1=$(node_mfs 1)
 log "node ids: $I1 $I2 $I3; node 1's /mfs is $M1"
 

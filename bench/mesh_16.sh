@@ -8,7 +8,8 @@
 # Also counted: the suspicions the daemons log during the join and while idle (nobody dies here,
 # so each one is a false positive).
 #
-# Run as root after a build: bench/mesh_16.sh (OMX_BIN=BUILD/cli to pick a build; IDLE_S=30).
+# Run as root after a build: bench/mesh_16.sh (OMX_BIN=BUILD/cli to pick a build; IDLE_S=30;
+# OMXD_ARGS="--nice 0" passes options to every omxd).
 source "$(dirname "$0")/../tests/cluster/lib.sh"
 N=${N:-16}
 IDLE_S=${IDLE_S:-30}
@@ -21,7 +22,7 @@ HZ=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of one process
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# full_view K COUNT: node K lists COUNT nodes, all alive (grep, not jq: cheap enough to poll often)
+# full_view K COUNT: node K lists COUNT nodes, all alive (grep, not jq: cheap)
 full_view() {
 	local v
 	v=$(node_omx "$1" nodes --json 2>/dev/null) || return 1
@@ -29,52 +30,91 @@ full_view() {
 		[ "$(grep -o '"state": *"[a-z]*"' <<<"$v" | wc -l)" -eq "$2" ]
 }
 
-# log_full_ms K FROM TO: the latest membership event ("... joined" or "... is alive") in node K's
-# log between the absolute times FROM and TO (ms); empty when the log has none. omxd logs UTC
-# HH:MM:SS.mmm; compared as ms of the day (a run across midnight UTC gives no figure).
+# log_full_ms K FROM TO: when node K's view last became full (every other node of the run alive)
+# between the absolute times FROM and TO (ms), replaying the membership lines of its log
+# ("node ID (NAME, EP) joined", "node ID (NAME) is STATE", "node ID (NAME) forgotten"); members
+# are keyed by name (ids may change while a node settles its id). Empty when the view was not
+# full at TO. omxd logs UTC HH:MM:SS.mmm; compared as ms of the day (no figure across midnight).
 log_full_ms() {
 	local day=$((($2 / 86400000) * 86400000))
-	awk -v from=$(($2 - day)) -v to=$(($3 - day)) -v day="$day" '
-		$3 == "omxd:" && ($NF == "joined" || ($(NF-1) == "is" && $NF == "alive")) {
-			split($1, t, ":"); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000
-			if (ms >= from && ms <= to && ms > best) best = ms
+	awk -v from=$(($2 - day)) -v to=$(($3 - day)) -v day="$day" -v want="$4" '
+		$3 != "omxd:" || $4 != "node" { next }
+		{ split($1, t, ":"); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 }
+		ms < from || ms > to { next }
+		{ name = $6; gsub(/[(),]/, "", name) }
+		$NF == "joined" { st[name] = "alive" }
+		$(NF-1) == "is" { st[name] = $NF }
+		$NF == "forgotten" { delete st[name] }
+		$NF == "joined" || $(NF-1) == "is" || $NF == "forgotten" {
+			c = 0; for (i in st) c += st[i] == "alive"
+			if (c == want && !full) { full = 1; at = ms } else if (c != want) full = 0
 		}
-		END { if (best) printf "%.0f\n", best + day }' "$(node_log "$1")"
+		END { if (full) printf "%.0f\n", at + day }' "$(node_log "$1")"
 }
 
-# join_time "NODES" KEY: issue every join at once; ms until every node has the full view. One
-# poller per node confirms its full view with `omx nodes --json`; on a 2-core machine the 16
-# pollers and 16 joins starve each other, so a poll only gives an upper bound. The figure is the
-# moment of the last membership event each node logged before its poll succeeded (the daemon's
-# own clock), or the poll time when the log has no such line. Prints "FIGURE POLL_UPPER_BOUND".
+# runq_ms PID: ms the daemon's threads have spent runnable but waiting for a CPU (schedstat)
+runq_ms() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{w += $2} END {printf "%.0f\n", w / 1e6}'; }
+# cpu_ms PID: ms of CPU its threads have used (schedstat)
+cpu_ms() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{r += $1} END {printf "%.0f\n", r / 1e6}'; }
+
+# join_time "NODES" KEY: issue every join at once; ms until every node has the full view. The
+# figure is taken from the daemons' own logs: for each node, the moment its view last became
+# full (all other nodes alive) before the check that confirmed it; the largest over the nodes.
+# Every POLL_S s (default 0.5) each node not yet confirmed is checked: its log says its view is
+# full, then `omx nodes --json` must say so too (the earlier 16 parallel pollers running omx
+# every 0.1 s added their own load to the host); the confirmation times are printed as an upper
+# bound. Also printed: the CPU the daemons used during the join and how long they waited for one
+# (run-queue time, /proc/PID/task/*/schedstat), which tells a slow daemon from a loaded host.
+# Prints "FIGURE CONFIRMED_UPPER_BOUND".
 join_time() {
-	local nodes=$1 key=$2 n k t0 pollers=() last=0 last_poll=0 t tl
+	local nodes=$1 key=$2 n k t0 last=0 last_poll=0 t tl joins=() todo
+	declare -A full_at rq0 cpu0
 	n=$(echo "$nodes" | wc -w)
-	rm -f "$TMP"/full.*
-	t0=$(now_ms)
-	for k in $nodes; do node_omx "$k" join "$key" >/dev/null 2>&1 & done
 	for k in $nodes; do
-		(
-			until full_view "$k" "$n"; do
-				[ $(($(now_ms) - t0)) -lt 60000 ] || exit 1
-				sleep "${POLL_S:-0.1}"
-			done
-			now_ms >"$TMP/full.$k"
-		) &
-		pollers+=($!)
+		rq0[$k]=$(runq_ms "${NODE_PID[$k]}")
+		cpu0[$k]=$(cpu_ms "${NODE_PID[$k]}")
 	done
-	for k in "${pollers[@]}"; do wait "$k" || { print_views "$nodes"; die "no full view after 60 s"; }; done
-	wait # the joins
-	local each=""
+	log "host load average before the joins: $(cut -d' ' -f1-3 /proc/loadavg)"
+	t0=$(now_ms)
 	for k in $nodes; do
-		t=$(cat "$TMP/full.$k")
+		node_omx "$k" join "$key" >/dev/null 2>&1 &
+		joins+=($!)
+	done
+	todo=$nodes
+	while [ -n "$todo" ]; do
+		sleep "${POLL_S:-0.5}"
+		local left=""
+		for k in $todo; do
+			t=$(now_ms)
+			if [ -n "$(log_full_ms "$k" "$t0" "$t" $((n - 1)))" ] && full_view "$k" "$n"; then
+				full_at[$k]=$(now_ms)
+			else
+				left+="$k "
+			fi
+		done
+		todo=$left
+		if [ -n "$todo" ] && [ $(($(now_ms) - t0)) -gt 60000 ]; then
+			print_views "$nodes"
+			die "no full view after 60 s on node(s) $todo"
+		fi
+	done
+	local each="" rq=0 cpu=0
+	for k in $nodes; do
+		rq=$((rq + $(runq_ms "${NODE_PID[$k]}") - rq0[$k]))
+		cpu=$((cpu + $(cpu_ms "${NODE_PID[$k]}") - cpu0[$k]))
+	done
+	wait "${joins[@]}"
+	for k in $nodes; do
+		t=${full_at[$k]}
 		[ "$t" -gt "$last_poll" ] && last_poll=$t
-		tl=$(log_full_ms "$k" "$t0" "$t")
+		tl=$(log_full_ms "$k" "$t0" "$t" $((n - 1)))
 		[ -n "$tl" ] || tl=$t
 		[ "$tl" -gt "$last" ] && last=$tl
 		each+="n$k:$((tl - t0))/$((t - t0)) "
 	done
-	log "full view per node, ms after the joins (daemon log/poll): $each"
+	log "full view per node, ms after the joins (daemon log/confirmed): $each"
+	log "per omxd, from the joins until the last confirmation ($((last_poll - t0)) ms): CPU" \
+		"$((cpu / n)) ms, runnable but waiting for a CPU $((rq / n)) ms"
 	echo "$((last - t0)) $((last_poll - t0))"
 }
 
@@ -84,7 +124,8 @@ for k in $(seq 1 $((N + 3))); do node_create "$k" 1; done
 MESH=$(seq -s ' ' 1 "$N")
 PAIR="$((N + 1)) $((N + 2))"
 LONE=$((N + 3))
-for k in $MESH $PAIR $LONE; do node_start "$k"; done
+# shellcheck disable=SC2086 # OMXD_ARGS: extra omxd options for every node (e.g. --nice 0)
+for k in $MESH $PAIR $LONE; do node_start "$k" ${OMXD_ARGS:-}; done
 
 pair_key=$(cluster_keygen $((N + 1))) || die "keygen"
 read -r pair_ms pair_poll < <(join_time "$PAIR" "$pair_key") || die "2-node baseline did not form"
@@ -93,7 +134,8 @@ for k in $PAIR; do node_stop "$k" 10 >/dev/null; done
 
 key=$(cluster_keygen 1 2) || die "keygen"
 read -r mesh_ms mesh_poll < <(join_time "$MESH" "$key") || die "the $N-node mesh did not form"
-log "join to full view: $N nodes $mesh_ms ms (polls: $mesh_poll ms); baseline 2 nodes $pair_ms ms (polls: $pair_poll ms)"
+log "join to full view: $N nodes $mesh_ms ms (confirmed: $mesh_poll ms); baseline 2 nodes $pair_ms ms" \
+	"(confirmed: $pair_poll ms)"
 # suspicions logged by the mesh's daemons: nobody died, so every one of them was false
 suspicions() {
 	local k c=0

@@ -78,12 +78,7 @@ static void op_event(void *ctx, enum gossip_event_kind kind, const struct gossip
 	case GOSSIP_EV_JOIN:
 		/* bench/mesh_16.sh replays these lines: "joined" last means alive */
 		if (m->state == GOSSIP_ALIVE)
-			/* bench/mesh_16.sh replays these lines: "joined" last means alive */
-		if (m->state == GOSSIP_ALIVE)
 			log_info("node %u (%s, %s) joined", m->id, m->info.name, ep_of(m->info.addr));
-		else
-			log_info("node %u (%s, %s) joined, %s", m->id, m->info.name, ep_of(m->info.addr),
-				 gossip_state_name(m->state));
 		else
 			log_info("node %u (%s, %s) joined, %s", m->id, m->info.name, ep_of(m->info.addr),
 				 gossip_state_name(m->state));

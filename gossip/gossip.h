@@ -103,7 +103,8 @@ struct gossip_timing {
 	uint32_t info_min_interval_ms;	/* fastest rate a node republishes changed load */
 	uint32_t info_max_interval_ms;	/* republish at least this often even if unchanged */
 	uint32_t dead_reclaim_ms;	/* forget dead/left members after this long */
-	uint32_t awareness_max;		/* Lifeguard local health multiplier ceiling */
+	uint32_t awareness_max;		/* Lifeguard local health multiplier ceiling; <= 1 turns
+					 * local health awareness off (also the missing-nack rule) */
 };
 
 void gossip_timing_lan(struct gossip_timing *ret);

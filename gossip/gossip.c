@@ -305,8 +305,12 @@ void gossip_join(struct gossip *g, uint64_t now_ms, const char *const *addrs, si
 	g->n_join = k;
 	g->joined = false;
 	gossip_pp_send_join(g, now_ms);
-	if (g->id_provisional && k) /* wait for the membership, or give up on the seeds */
+	if (g->id_provisional && k && !g->id_join_started) {
+		/* wait for the membership, or give up on the seeds: counted from the first join
+		 * only (omxd calls gossip_join again on every retry) */
+		g->id_join_started = true;
 		g->id_settle_ms = now_ms + GOSSIP_JOIN_SETTLE_TRIES * (g->next_join_ms - now_ms);
+	}
 }
 
 /* Send one record or accusation directly to a member, outside the piggyback queue. */

@@ -178,6 +178,7 @@ struct gossip {
 	uint64_t leave_ms;
 	uint16_t self_id;
 	bool id_provisional;   /* self_id is provisional: settle at id_settle_ms */
+	bool id_join_started;  /* id_settle_ms was set by the first gossip_join() */
 	uint16_t id_previous;  /* our id in a record of a previous run, 0 = none seen */
 	uint64_t id_settle_ms;
 	uint64_t id_move_ms;   /* lost an id conflict: move at this time, 0 = no */

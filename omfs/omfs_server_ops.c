@@ -395,21 +395,25 @@ static int chmod_fd(int fd, mode_t mode)
  * that user, and chmod refuses a non-owner. A local kernel clears them itself on such a write, so
  * do the same: a mode that is the current one of a regular file minus S_ISUID/S_ISGID, asked by
  * someone allowed to write the file, is applied with the daemon's capabilities (CAP_FOWNER).
- * Anything else keeps chmod's EPERM. */
+ * Only those bits are cleared from the mode read again just before the chmod, so a chmod by the
+ * owner in between is not undone beyond a window of two system calls (the local kernel holds
+ * the inode lock instead). Anything else keeps chmod's EPERM. */
 static int kill_setid(int fd, mode_t mode, const struct srv_saved_cred *saved)
 {
 	struct stat st;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -EPERM;
-	mode_t cur = st.st_mode & 07777;
-	if (!S_ISREG(st.st_mode) || mode == cur || (mode & ~cur) != 0 ||
-	    ((cur ^ mode) & ~(mode_t)(S_ISUID | S_ISGID)) != 0)
+	mode_t cur = st.st_mode & 07777, clear = cur & ~mode;
+	if (!S_ISREG(st.st_mode) || (mode & ~cur) != 0 || clear == 0 ||
+	    (clear & ~(mode_t)(S_ISUID | S_ISGID)) != 0)
 		return -EPERM;
 	if (faccessat(fd, "", W_OK, AT_EACCESS | AT_EMPTY_PATH) < 0)
 		return -EPERM;
 	if (srv_cred_raise(saved) < 0)
 		return -EPERM;
-	int rc = chmod_fd(fd, mode);
+	int rc = -EPERM;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		rc = chmod_fd(fd, (st.st_mode & 07777) & ~clear);
 	srv_cred_lower(saved);
 	return rc;
 }

@@ -171,17 +171,22 @@ node_start 2 --no-root-squash
 KEY=$(cluster_keygen 1 2) || die "keygen"
 nodes_start_join "$KEY" 1 2
 wait_all_see 30 alive "1 2" "$(names 1 2)" || die "the two nodes do not see each other"
-# node 2's id, once it stopped changing (a joining node may renumber itself to a smaller free id)
-I2=
-for _ in $(seq 10); do
+# node 2's id once node 2 and node 1 agree on it (a joining node may renumber itself to the
+# smallest free id a moment after the join); if they never agree, the id node 1 lists
+I2= self= seen=
+for _ in $(seq 30); do
 	sleep 1
-	id=$(node_id 2) || die "node 2 has no id"
-	[ "$id" = "$I2" ] && break
-	I2=$id
+	self=$(node_id 2) || die "node 2 has no id"
+	seen=$(node_view 1 | jq -r '[.[] | select(.name == "n2")][0].id // ""')
+	[ -n "$seen" ] && [ "$self" = "$seen" ] && { I2=$self; break; }
 done
+if [ -z "$I2" ]; then
+	log "node 2 calls itself $self but node 1 lists it as $seen: using $seen"
+	I2=$seen
+fi
 M1=$(node_mfs 1)
 mfs_lists() { on1 ls "$M1" | grep -qx "$I2"; }
-wait_until 10 mfs_lists || die "node 1's /mfs does not list node 2 ($I2)"
+wait_until 30 mfs_lists || die "node 1's /mfs does not list node 2 ($I2): $(on1 ls "$M1" | tr "\n" " ")"
 MESH_DIR=$M1/$I2$EXP
 on1 test -d "$MESH_DIR" || die "$MESH_DIR is not a directory on node 1"
 

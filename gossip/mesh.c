@@ -7,8 +7,10 @@
  * Wire: a datagram is one ZeroMQ frame, [channel byte][payload]; the ROUTER sees
  * [routing id][channel+payload]. Sends are non-blocking; a DEALER has ZMQ_IMMEDIATE set, so a
  * datagram for a peer whose CURVE handshake has not completed is held (up to HELD_MAX per peer,
- * pending_ms) and retried by gossip_mesh_tick(), then dropped and counted. A DEALER without a
- * successful send for idle_close_ms (an idle or dead peer) is closed; the next send reopens it.
+ * pending_ms), then dropped and counted. Held datagrams go out when the caller's poll finds the
+ * DEALER writable (gossip_mesh_pollitems_out: the handshake is done), else on a HELD_RETRY_MS
+ * timer from gossip_mesh_tick(). A DEALER without a successful send for idle_close_ms (an idle
+ * or dead peer) is closed; the next send reopens it.
  */
 #include "gossip/mesh.h"
 
@@ -68,6 +70,7 @@ struct gossip_mesh {
 	size_t n_deny, cap_deny;
 	struct handler handlers[GOSSIP_MESH_CH_MAX];
 	size_t n_held; /* over all peers */
+	bool out_all;	/* the last gossip_mesh_pollitems_out() listed every peer holding data */
 	uint64_t next_idle_scan_ms, last_now_ms;
 	struct gossip_mesh_stats stats;
 	char endpoint[ADDR_MAX];
@@ -601,11 +604,49 @@ void gossip_mesh_tick(struct gossip_mesh *m, uint64_t now_ms)
 	}
 }
 
+int gossip_mesh_pollitems_out(struct gossip_mesh *m, zmq_pollitem_t *items, int max)
+{
+	int n = 0;
+	m->out_all = true;
+	for (size_t i = 0; i < m->n_peers && m->n_held; i++) {
+		if (!m->peers[i]->n_held)
+			continue;
+		if (n == max) {
+			m->out_all = false;
+			break;
+		}
+		items[n++] = (zmq_pollitem_t){ .socket = m->peers[i]->sock, .events = ZMQ_POLLOUT };
+	}
+	return n;
+}
+
+void gossip_mesh_dispatch_out(struct gossip_mesh *m, uint64_t now_ms, const zmq_pollitem_t *items,
+			      int n)
+{
+	m->last_now_ms = now_ms;
+	for (int k = 0; k < n; k++) {
+		if (!(items[k].revents & ZMQ_POLLOUT))
+			continue;
+		for (size_t i = 0; i < m->n_peers; i++)
+			if (m->peers[i]->sock == items[k].socket) {
+				if (m->peers[i]->n_held)
+					peer_flush(m, m->peers[i], now_ms);
+				break;
+			}
+	}
+}
+
 uint64_t gossip_mesh_next_deadline(const struct gossip_mesh *m)
 {
-	if (m->n_held)
+	if (m->n_held && !m->out_all)
 		return m->last_now_ms + HELD_RETRY_MS;
-	return m->next_idle_scan_ms;
+	uint64_t t = m->next_idle_scan_ms;
+	for (size_t i = 0; i < m->n_peers && m->n_held; i++) {
+		const struct peer *p = m->peers[i];
+		if (p->n_held && p->held[0].since_ms + m->pending_ms < t)
+			t = p->held[0].since_ms + m->pending_ms; /* the oldest held datagram expires */
+	}
+	return t;
 }
 
 const struct gossip_mesh_stats *gossip_mesh_get_stats(const struct gossip_mesh *m)

@@ -16,8 +16,9 @@
  *   - Frames of the wrong shape (frame count, channel byte, size) are dropped and counted.
  *
  * Use: gossip_mesh_new(); gossip_mesh_set_handler() per channel; put the items from
- * gossip_mesh_pollitems() in the caller's zmq_poll() set, then call gossip_mesh_dispatch() with
- * them; call gossip_mesh_tick() at least by gossip_mesh_next_deadline().
+ * gossip_mesh_pollitems() (and, optionally, gossip_mesh_pollitems_out()) in the caller's
+ * zmq_poll() set, then call gossip_mesh_dispatch() (gossip_mesh_dispatch_out()) with them; call
+ * gossip_mesh_tick() at least by gossip_mesh_next_deadline().
  *
  * Ownership: gossip_mesh_new() returns an object the caller owns (gossip_mesh_free). Data passed
  * to a handler is owned by the mesh and valid only during the call. Not thread-safe: one thread
@@ -101,6 +102,17 @@ void gossip_mesh_pollitems(struct gossip_mesh *m, zmq_pollitem_t items[GOSSIP_ME
 /* Handles what zmq_poll() found ready in those items (bounded work per call). */
 void gossip_mesh_dispatch(struct gossip_mesh *m, uint64_t now_ms,
 			  const zmq_pollitem_t items[GOSSIP_MESH_POLLITEMS]);
+
+/* The connections that hold datagrams (CURVE handshake not done yet), for ZMQ_POLLOUT: a
+ * DEALER becomes writable the moment its handshake completes. Fills at most max items and
+ * returns their count. A caller that polls them (and passes them to gossip_mesh_dispatch_out)
+ * is woken when a connection is up instead of retrying every few ms; when they did not all fit,
+ * gossip_mesh_next_deadline() keeps the short retry. Optional: without it, held datagrams are
+ * retried by gossip_mesh_tick() on a short timer. */
+int gossip_mesh_pollitems_out(struct gossip_mesh *m, zmq_pollitem_t *items, int max);
+/* Sends the held datagrams of the connections those items found writable. */
+void gossip_mesh_dispatch_out(struct gossip_mesh *m, uint64_t now_ms, const zmq_pollitem_t *items,
+			      int n);
 
 /* Retries held datagrams, drops expired ones, closes idle connections. */
 void gossip_mesh_tick(struct gossip_mesh *m, uint64_t now_ms);

@@ -30,7 +30,8 @@
 
 #include "common/log.h"
 
-#define POLL_MAX (GOSSIP_MESH_POLLITEMS + 3 + OMXD_CTL_CLIENTS_MAX)
+#define POLL_OUT_MAX 64 /* connections being set up, polled for writability (mesh.h) */
+#define POLL_MAX     (GOSSIP_MESH_POLLITEMS + 3 + OMXD_CTL_CLIENTS_MAX + POLL_OUT_MAX)
 #define OMXD_NICE_DEFAULT (-10)
 #define PRIO_CHECK_MS	  1000
 
@@ -451,7 +452,10 @@ static void run(struct omxd *d, int sigfd)
 		items[n++] = (zmq_pollitem_t){ .fd = omxd_mfs_fd(d), .events = ZMQ_POLLIN };
 		items[n++] = (zmq_pollitem_t){ .fd = sigfd, .events = ZMQ_POLLIN };
 		ctl_at = n;
-		n += omxd_ctl_pollitems(d, items + n, POLL_MAX - n);
+		n += omxd_ctl_pollitems(d, items + n, POLL_MAX - POLL_OUT_MAX - n);
+		int out_at = n;
+		if (d->mesh)
+			n += gossip_mesh_pollitems_out(d->mesh, items + n, POLL_MAX - n);
 		uint64_t dl = omxd_cluster_next_deadline(d);
 		uint64_t mdl = omxd_mfs_next_deadline(d);
 		dl = mdl < dl ? mdl : dl;
@@ -473,12 +477,14 @@ static void run(struct omxd *d, int sigfd)
 		struct gossip_mesh *mesh = d->mesh; /* handlers may stop the cluster */
 		if (mesh_at >= 0 && mesh)
 			gossip_mesh_dispatch(mesh, d->now_ms, items + mesh_at);
+		if (mesh_at >= 0 && mesh && d->mesh == mesh)
+			gossip_mesh_dispatch_out(mesh, d->now_ms, items + out_at, n - out_at);
 		uint64_t t_mesh = now_us();
 		if (items[mfs_at].revents & ZMQ_POLLIN)
 			omxd_mfs_dispatch(d);
 		if (items[ctl_at - 1].revents & ZMQ_POLLIN)
 			on_signal(d, sigfd, &exiting);
-		omxd_ctl_dispatch(d, items + ctl_at, n - ctl_at);
+		omxd_ctl_dispatch(d, items + ctl_at, out_at - ctl_at);
 		uint64_t t_ctl = now_us();
 		omxd_cluster_tick(d);
 		uint64_t t_cluster = now_us();

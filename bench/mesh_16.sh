@@ -76,8 +76,8 @@ join_time() {
 	done
 	log "host load average before the joins: $(cut -d' ' -f1-3 /proc/loadavg)"
 	t0=$(now_ms)
-	for k in $nodes; do
-		node_omx "$k" join "$key" >/dev/null 2>&1 &
+	for k in $nodes; do # omx itself in the background (node_omx would fork a shell per join)
+		"$OMX" --state-dir "$TMP/node$k" join "$key" >/dev/null 2>&1 &
 		joins+=($!)
 	done
 	todo=$nodes

@@ -336,11 +336,15 @@ void gossip_check_stale_origin(struct gossip *g, uint64_t now, const struct goss
 	if (memcmp(r->key, sender, GOSSIP_KEY_LEN) != 0)
 		return;
 	struct gmember *e = gossip_find(g, r->key);
-	if (!e || e->rec == g->self || e->rec->version <= r->version ||
-	    !gossip_notice_allowed(g, now))
+	if (!e || e->rec == g->self || e->rec->version < r->version)
 		return;
-	/* the origin speaks with an older version than we hold: it restarted and lost its
-	 * counters. Show it its newer record so it can jump past it. */
+	if (e->rec->version == r->version && memcmp(e->rec->sig, r->sig, GOSSIP_SIG_LEN) == 0)
+		return; /* the very record we hold */
+	if (!gossip_notice_allowed(g, now))
+		return;
+	/* the origin speaks with an older version than we hold, or another record under the same
+	 * version: it restarted and lost its counters (and jumped only past the older record a
+	 * seed had). Show it the record we hold so it can jump past it. */
 	gossip_send_direct(g, e, e->rec, NULL);
 }
 

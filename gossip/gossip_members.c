@@ -378,7 +378,12 @@ static int verify_rec(struct gossip *g, const struct gossip_rec *r)
 /* One of our own records from the past (a previous run) came back: jump past it. */
 static int on_own_record(struct gossip *g, uint64_t now, const struct gossip_rec *r)
 {
-	if (r->version <= g->self->version) {
+	/* our current record coming back is old news; another record of ours under the same
+	 * version is from a previous run (a seed that missed our last update of that run made us
+	 * jump only to that version): jump past it too, or members holding it drop ours */
+	if (r->version < g->self->version ||
+	    (r->version == g->self->version &&
+	     memcmp(r->sig, g->self->sig, GOSSIP_SIG_LEN) == 0)) {
 		g->stats.drop_replay++;
 		return -EALREADY;
 	}

@@ -231,6 +231,52 @@ static void test_restart(void **state)
 	tn_free(&t);
 }
 
+static uint64_t held_version(struct tn *t, int viewer, int of)
+{
+	struct gossip_member m;
+	for (size_t i = 0; gossip_member_at(t->node[viewer].g, i, &m) == 0; i++)
+		if (memcmp(m.pubkey, t->node[of].pk, 32) == 0)
+			return m.version;
+	return 0;
+}
+
+/* The seed missed the restarting node's last record: the node first jumps only to the version
+ * the seed had, which equals the one the others hold; they must show it theirs (same version,
+ * other signature) so it jumps again, or they would drop its records as replays and keep it
+ * dead. */
+static void test_restart_seed_behind(void **state)
+{
+	struct tn t;
+	tn_init(&t, 4, false);
+	tn_join_all(&t, 0);
+	tn_run(&t, 5000);
+	t.node[0].down = true;
+	struct gossip_info info;
+	tn_info(&info, 3);
+	snprintf(info.name, sizeof(info.name), "renamed");
+	gossip_set_info(t.node[3].g, t.now, &info);
+	tn_run(&t, 2000);
+	uint64_t old_ver = gossip_self_version(t.node[3].g);
+	uint16_t id = gossip_self_id(t.node[3].g);
+	gossip_free(&t.node[3].g);
+	t.node[3].down = true;
+	t.node[0].down = false;
+	tn_run(&t, 30000);
+	assert_int_equal(held_version(&t, 1, 3), old_ver);
+	assert_true(held_version(&t, 0, 3) < old_ver); /* the precondition of this test */
+	tn_start(&t, 3, id, false);
+	const char *a[1] = { t.node[0].addr };
+	gossip_join(t.node[3].g, t.now, a, 1);
+	tn_run(&t, 8000);
+	uint64_t v = gossip_self_version(t.node[3].g);
+	assert_true(v > old_ver);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(held_version(&t, k, 3), v);
+		assert_int_equal(tn_state(&t, k, 3), GOSSIP_ALIVE);
+	}
+	tn_free(&t);
+}
+
 /* A 3+3 partition long enough for both sides to declare the other dead heals by itself. */
 static void test_partition_heals(void **state)
 {
@@ -347,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_id_conflict),
 		cmocka_unit_test(test_id_conflict_fixed),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_restart_seed_behind),
 		cmocka_unit_test(test_partition_heals),
 		cmocka_unit_test(test_info_rate_limit),
 		cmocka_unit_test(test_real_signatures),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # 8 nodes join with one CLUSTER_KEY; every node lists all 8 alive, with unique ids, its own entry
-# flagged "self", and the fields scripts depend on (issue 2, items 6 and 8).
+# flagged "self", and the fields scripts depend on (issue 2, items 6 and 8); the daemon's
+# membership threads run at nice -10, the others at 0.
 source "$(dirname "$0")/lib.sh"
 cluster_init
 
@@ -29,6 +30,23 @@ for k in $ALL; do
 	[ "$(node_view "$k" | jq -c '[.[] | {name, id}] | sort_by(.name)')" = "$ref" ] ||
 		die "node $k disagrees on node ids with node 1"
 done
+# scheduling: the loop (main) thread and ZeroMQ's I/O thread run at the default --nice (-10); every
+# other thread (oMFS workers, FUSE threads started from the loop at mount) at 0, set back within
+# a second of inheriting the loop's niceness
+niceness() { # PID: "comm=nice" per thread, the main thread prefixed "main:"
+	local t
+	for t in /proc/"$1"/task/*; do
+		printf '%s%s=%s\n' "$([ "${t##*/}" = "$1" ] && echo main:)" "$(cat "$t/comm")" \
+			"$(awk '{print $(NF - 33)}' "$t/stat")"
+	done
+}
+nice_ok() {
+	local v
+	v=$(niceness "${NODE_PID[1]}")
+	grep -q '^main:omxd=-10$' <<<"$v" && grep -q '^ZMQbg/IO/0=-10$' <<<"$v" &&
+		! grep -v '^main:\|^ZMQbg/IO/' <<<"$v" | grep -qv '=0$'
+}
+wait_until 5 nice_ok || die "thread niceness of node 1: $(niceness "${NODE_PID[1]}" | tr '\n' ' ')"
 # the human table works too
 node_omx 1 nodes >"$TMP/table" || die "omx nodes (table) failed"
 for o in $ALL; do grep -q "n$o" "$TMP/table" || die "omx nodes table lacks n$o"; done

@@ -131,6 +131,20 @@ static uint32_t hook_here_of(void *ctx, pid_t pid)
 	return atomic_load(&m->self);
 }
 
+/* An update that gave a live member an id /mfs does not list yet (a joining node settles on
+ * the smallest free id a moment after it joined): the listing must follow. */
+static bool renumbered(struct omxd_mfs *m, const struct gossip_member *mb)
+{
+	if (!is_live(mb->state))
+		return false;
+	bool listed = false;
+	pthread_mutex_lock(&m->mlock);
+	for (size_t i = 0; i < m->nlive && !listed; i++)
+		listed = m->live[i] == mb->id;
+	pthread_mutex_unlock(&m->mlock);
+	return !listed;
+}
+
 void omxd_mfs_member_event(struct omxd *d, enum gossip_event_kind kind,
 			   const struct gossip_member *mb)
 {
@@ -144,8 +158,11 @@ void omxd_mfs_member_event(struct omxd *d, enum gossip_event_kind kind,
 		omfs_calls_fail_node(m->calls, mb->id, -ENOTCONN);
 		mfs_sessions_drop(m, mb->id);
 	}
-	if (kind == GOSSIP_EV_UPDATE)
-		return;
+	if (kind == GOSSIP_EV_UPDATE) {
+		if (!renumbered(m, mb))
+			return;
+		mfs_sessions_renumber(m, mb);
+	}
 	live_refresh(m);
 	if (gone && !mb->is_self && m->fuse) {
 		struct mfs_job *j = calloc(1, sizeof(*j));

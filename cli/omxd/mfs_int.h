@@ -132,3 +132,5 @@ void mfs_push_job(struct omxd_mfs *m, struct mfs_job *j);
 void mfs_on_frame(void *ctx, const uint8_t *peer, const uint8_t *data, size_t len);
 /* Drops the sessions of node (all when node == 0) and closes their handles. */
 void mfs_sessions_drop(struct omxd_mfs *m, uint32_t node);
+/* Loop thread: member mb got a new id (it settled on a smaller one): its session follows. */
+void mfs_sessions_renumber(struct omxd_mfs *m, const struct gossip_member *mb);

@@ -260,6 +260,17 @@ void mfs_sessions_drop(struct omxd_mfs *m, uint32_t node)
 	m->nsess = k;
 }
 
+void mfs_sessions_renumber(struct omxd_mfs *m, const struct gossip_member *mb)
+{
+	for (size_t i = 0; i < m->nsess; i++)
+		if (m->sess[i].node != mb->id &&
+		    omxsec_peer_check(mb->pubkey, m->sess[i].curve, GOSSIP_MESH_KEY_LEN) == 0) {
+			log_debug("oMFS session %016llx: node %u is now %u",
+				  (unsigned long long)m->sess[i].id, m->sess[i].node, mb->id);
+			m->sess[i].node = mb->id;
+		}
+}
+
 /* The session of the live member whose transport key is peer, created on first sight; NULL for
  * a non-member. *ret_addr: where that member's replies go. */
 static struct mfs_session *session_of(struct omxd_mfs *m, const uint8_t *peer,
@@ -270,17 +281,20 @@ static struct mfs_session *session_of(struct omxd_mfs *m, const uint8_t *peer,
 	for (size_t i = 0; i < m->nsess && !s; i++)
 		if (memcmp(m->sess[i].curve, peer, GOSSIP_MESH_KEY_LEN) == 0)
 			s = &m->sess[i];
-	if (s) {
-		if (mfs_member_addr(m, s->node, ret_addr) == 0)
-			return s;
-		mfs_sessions_drop(m, s->node); /* died meanwhile: the event is on its way */
-		return NULL;
-	}
+	if (s && mfs_member_addr(m, s->node, ret_addr) == 0)
+		return s;
 	struct gossip_member mb;
 	for (size_t i = 0; d->g && gossip_member_at(d->g, i, &mb) == 0; i++) {
 		if (mb.is_self || (mb.state != GOSSIP_ALIVE && mb.state != GOSSIP_SUSPECT) ||
 		    omxsec_peer_check(mb.pubkey, peer, GOSSIP_MESH_KEY_LEN) < 0)
 			continue;
+		if (s) { /* the same member under a new id (it settled on a smaller one): same session */
+			log_debug("oMFS session %016llx: node %u is now %u", (unsigned long long)s->id,
+				  s->node, mb.id);
+			s->node = mb.id;
+			snprintf(ret_addr, GOSSIP_ADDR_MAX, "%s", mb.info.addr);
+			return s;
+		}
 		if (m->nsess == m->sess_cap) {
 			size_t cap = m->sess_cap ? 2 * m->sess_cap : 16;
 			struct mfs_session *ns = realloc(m->sess, cap * sizeof(*ns));
@@ -297,6 +311,8 @@ static struct mfs_session *session_of(struct omxd_mfs *m, const uint8_t *peer,
 		log_debug("oMFS session %016llx for node %u", (unsigned long long)s->id, mb.id);
 		return s;
 	}
+	if (s)
+		mfs_sessions_drop(m, s->node); /* died meanwhile: the event is on its way */
 	return NULL;
 }
 

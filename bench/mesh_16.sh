@@ -52,6 +52,17 @@ log_full_ms() {
 		END { if (full) printf "%.0f\n", at + day }' "$(node_log "$1")"
 }
 
+# log_start_ms K FROM: when node K's daemon started its cluster ("node N in cluster ...") at or
+# after FROM (absolute ms); empty if it did not
+log_start_ms() {
+	local day=$((($2 / 86400000) * 86400000))
+	awk -v from=$(($2 - day)) -v day="$day" '
+		$3 == "omxd:" && $4 == "node" && $6 == "in" && $7 == "cluster" {
+			split($1, t, ":"); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000
+			if (ms >= from) { printf "%.0f\n", ms + day; exit }
+		}' "$(node_log "$1")"
+}
+
 # runq_ms PID: ms the daemon's threads have spent runnable but waiting for a CPU (schedstat)
 runq_ms() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{w += $2} END {printf "%.0f\n", w / 1e6}'; }
 # cpu_ms PID: ms of CPU its threads have used (schedstat)
@@ -98,7 +109,7 @@ join_time() {
 			die "no full view after 60 s on node(s) $todo"
 		fi
 	done
-	local each="" rq=0 cpu=0
+	local each="" rq=0 cpu=0 st first=0 lastst=0
 	for k in $nodes; do
 		rq=$((rq + $(runq_ms "${NODE_PID[$k]}") - rq0[$k]))
 		cpu=$((cpu + $(cpu_ms "${NODE_PID[$k]}") - cpu0[$k]))
@@ -111,7 +122,12 @@ join_time() {
 		[ -n "$tl" ] || tl=$t
 		[ "$tl" -gt "$last" ] && last=$tl
 		each+="n$k:$((tl - t0))/$((t - t0)) "
+		st=$(log_start_ms "$k" "$t0")
+		[ -n "$st" ] || continue
+		{ [ "$first" -eq 0 ] || [ "$st" -lt "$first" ]; } && first=$st
+		[ "$st" -gt "$lastst" ] && lastst=$st
 	done
+	[ "$first" -gt 0 ] && log "the joins reached the daemons $((first - t0)) to $((lastst - t0)) ms after t0"
 	log "full view per node, ms after the joins (daemon log/confirmed): $each"
 	log "per omxd, from the joins until the last confirmation ($((last_poll - t0)) ms): CPU" \
 		"$((cpu / n)) ms, runnable but waiting for a CPU $((rq / n)) ms"

@@ -42,7 +42,7 @@ void gossip_timing_lan(struct gossip_timing *ret)
 		.indirect_checks = 4,
 		.suspicion_mult = 1,
 		.suspicion_max_mult = 6,
-		.gossip_interval_ms = 200,
+		.gossip_interval_ms = 150,
 		.gossip_fanout = 3,
 		.retransmit_mult = 4,
 		.pushpull_interval_ms = 30000,

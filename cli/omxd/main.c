@@ -356,11 +356,12 @@ static void on_signal(struct omxd *d, int sigfd, bool *exiting)
  * suspected. Like corosync (real-time priority by default), omxd runs the threads on the
  * failure-detection path at a lower niceness (--nice, default OMXD_NICE_DEFAULT): the loop
  * thread and ZeroMQ's I/O thread (handshakes, encryption). Both use little CPU (< 1 % of a core
- * when idle). Threads doing bulk work (oMFS workers, FUSE) stay at 0; a new Linux thread
- * inherits its creator's niceness, so whenever the thread count changes (checked every
+ * when idle). Threads doing bulk work (oMFS workers, FUSE) keep the process's niceness; a new
+ * Linux thread inherits its creator's, so whenever the thread count changes (checked every
  * PRIO_CHECK_MS) inherited boosts are undone. Without CAP_SYS_NICE this is skipped (logged). */
 struct prio {
 	int want;	/* niceness for the membership threads; 0 = feature off */
+	int base;	/* the process's niceness at start: what other threads get back */
 	size_t threads; /* thread count at the last pass */
 	uint64_t next_ms;
 	bool off; /* not permitted: stop trying */
@@ -406,7 +407,7 @@ static void prio_apply(struct prio *p, uint64_t now_ms)
 		int cur = getpriority(PRIO_PROCESS, (id_t)tid);
 		if (cur == -1 && errno)
 			continue; /* the thread is gone */
-		int want = membership_thread(pid, tid) ? p->want : cur == p->want ? 0 : cur;
+		int want = membership_thread(pid, tid) ? p->want : cur == p->want ? p->base : cur;
 		if (want == cur || setpriority(PRIO_PROCESS, (id_t)tid, want) == 0)
 			continue;
 		if (errno == EACCES || errno == EPERM) {
@@ -438,7 +439,11 @@ static void run(struct omxd *d, int sigfd)
 {
 	bool exiting = false;
 	zmq_pollitem_t items[POLL_MAX];
-	struct prio prio = { .want = d->opts.nice };
+	errno = 0;
+	int base = getpriority(PRIO_PROCESS, 0);
+	/* started at or below the wanted niceness already (or unknown): leave every thread alone */
+	struct prio prio = { .want = d->opts.nice, .base = base,
+			     .off = (base == -1 && errno) || base <= d->opts.nice };
 	while (!d->stop) {
 		d->now_ms = omxd_now_ms();
 		prio_apply(&prio, d->now_ms);

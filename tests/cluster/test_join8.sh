@@ -31,8 +31,8 @@ for k in $ALL; do
 		die "node $k disagrees on node ids with node 1"
 done
 # scheduling: the loop (main) thread and ZeroMQ's I/O thread run at the default --nice (-10); every
-# other thread (oMFS workers, FUSE threads started from the loop at mount) at 0, set back within
-# a second of inheriting the loop's niceness
+# other thread (oMFS workers, FUSE threads started from the loop at mount) at the niceness omxd
+# was started with (this shell's), set back within a second of inheriting the loop's
 niceness() { # PID: "comm=nice" per thread, the main thread prefixed "main:"
 	local t
 	for t in /proc/"$1"/task/*; do
@@ -44,7 +44,7 @@ nice_ok() {
 	local v
 	v=$(niceness "${NODE_PID[1]}")
 	grep -q '^main:omxd=-10$' <<<"$v" && grep -q '^ZMQbg/IO/0=-10$' <<<"$v" &&
-		! grep -v '^main:\|^ZMQbg/IO/' <<<"$v" | grep -qv '=0$'
+		! grep -v '^main:\|^ZMQbg/IO/' <<<"$v" | grep -qv "=$(nice)\$"
 }
 wait_until 5 nice_ok || die "thread niceness of node 1: $(niceness "${NODE_PID[1]}" | tr '\n' ' ')"
 # the human table works too

@@ -245,6 +245,7 @@ static void add_counters(struct omxd *d, struct control_status *s)
 		G(drop_malformed), G(drop_unsigned), G(drop_badsig), G(drop_replay);
 		G(drop_impostor), G(probes), G(probe_failures), G(suspicions);
 		G(false_suspicions_refuted), G(deaths), G(pushpulls), G(reprobes);
+		G(accusations_held), G(pushpull_retries);
 #undef G
 	}
 	if (d->mesh) {

@@ -135,27 +135,6 @@ int x_close(struct xfile *x)
 	return omfs_client_release(x->env->client, x->node, &x->env->cred, x->fh, 0);
 }
 
-static void attr_of_stat(const struct stat *st, struct omfs_attr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->ino = st->st_ino;
-	a->dev = st->st_dev;
-	a->rdev = st->st_rdev;
-	a->mode = st->st_mode;
-	a->nlink = (uint32_t)st->st_nlink;
-	a->uid = st->st_uid;
-	a->gid = st->st_gid;
-	a->blksize = (uint32_t)st->st_blksize;
-	a->size = st->st_size;
-	a->blocks = st->st_blocks;
-	a->atime_sec = st->st_atim.tv_sec;
-	a->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
-	a->mtime_sec = st->st_mtim.tv_sec;
-	a->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
-	a->ctime_sec = st->st_ctim.tv_sec;
-	a->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
-}
-
 static int stat_either(const struct mfs_env *env, const char *arg, struct omfs_attr *ret,
 		       int follow)
 {
@@ -169,7 +148,8 @@ static int stat_either(const struct mfs_env *env, const char *arg, struct omfs_a
 	struct stat st;
 	if ((follow ? stat(arg, &st) : lstat(arg, &st)) < 0)
 		return -errno;
-	attr_of_stat(&st, ret);
+	memset(ret, 0, sizeof(*ret));
+	omfs_attr_from_stat(&st, ret);
 	return 0;
 }
 

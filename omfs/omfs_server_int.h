@@ -77,7 +77,6 @@ int srv_open_rel(const struct srv_export *e, const char *rel, int flags, mode_t 
 int srv_open_parent(const struct srv_path *p, struct srv_parent *ret);
 int srv_virtual_children(struct omfs_server *srv, const char *norm, char ***ret_names,
 			 size_t *ret_n);
-void srv_attr_from_stat(const struct stat *st, struct omfs_attr *a);
 /* a->no_xattrs from name in dirfd, or from dirfd itself when name is "" */
 void srv_attr_xattrs(int dirfd, const char *name, struct omfs_attr *a);
 void srv_virtual_attr(struct omfs_attr *a);

@@ -87,7 +87,7 @@ int srv_op_open(struct omfs_server *srv, uint64_t session, const struct omfs_req
 	if (rc == 0 && req->op == OMFS_OP_OPENDIR && !S_ISDIR(st.st_mode))
 		rc = -ENOTDIR;
 	if (rc == 0) {
-		srv_attr_from_stat(&st, &resp->attr);
+		omfs_attr_from_stat(&st, &resp->attr);
 		srv_attr_xattrs(fd, "", &resp->attr);
 		resp->has_attr = 1;
 		rc = srv_handle_add(srv, session, fd, S_ISDIR(st.st_mode), acc, p->exp, NULL,
@@ -257,7 +257,7 @@ static int readdir_fill(struct srv_handle *h, const struct omfs_req *req, struct
 				struct stat st;
 				struct omfs_dirent *d = &resp->entries[resp->nentries - 1];
 				if (fstatat(h->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-					srv_attr_from_stat(&st, &d->attr);
+					omfs_attr_from_stat(&st, &d->attr);
 					srv_attr_xattrs(h->fd, de->d_name, &d->attr);
 					d->has_attr = 1;
 				}
@@ -392,7 +392,7 @@ int srv_op_handle(struct omfs_server *srv, const struct omfs_req *req, struct sr
 		} else {
 			if (fstat(h->fd, &st) < 0)
 				return -errno;
-			srv_attr_from_stat(&st, &resp->attr);
+			omfs_attr_from_stat(&st, &resp->attr);
 		}
 		resp->has_attr = 1;
 		return 0;

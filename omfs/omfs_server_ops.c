@@ -35,7 +35,7 @@ static int stat_fd(int fd, struct omfs_resp *resp)
 	struct stat st;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	srv_attr_from_stat(&st, &resp->attr);
+	omfs_attr_from_stat(&st, &resp->attr);
 	srv_attr_xattrs(fd, "", &resp->attr);
 	resp->has_attr = 1;
 	return 0;
@@ -46,7 +46,7 @@ static int stat_at(int dirfd, const char *name, struct omfs_resp *resp)
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	srv_attr_from_stat(&st, &resp->attr);
+	omfs_attr_from_stat(&st, &resp->attr);
 	srv_attr_xattrs(dirfd, name, &resp->attr);
 	resp->has_attr = 1;
 	return 0;

@@ -194,26 +194,6 @@ int srv_virtual_children(struct omfs_server *srv, const char *norm, char ***ret_
 	return 0;
 }
 
-void srv_attr_from_stat(const struct stat *st, struct omfs_attr *a)
-{
-	a->ino = st->st_ino;
-	a->dev = st->st_dev;
-	a->rdev = st->st_rdev;
-	a->mode = st->st_mode;
-	a->nlink = (uint32_t)st->st_nlink;
-	a->uid = st->st_uid;
-	a->gid = st->st_gid;
-	a->blksize = (uint32_t)st->st_blksize;
-	a->size = st->st_size;
-	a->blocks = st->st_blocks;
-	a->atime_sec = st->st_atim.tv_sec;
-	a->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
-	a->mtime_sec = st->st_mtim.tv_sec;
-	a->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
-	a->ctime_sec = st->st_ctim.tv_sec;
-	a->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
-}
-
 /* Sets a->no_xattrs when the inode (name in dirfd, or the descriptor dirfd itself when name is
  * "") has no extended attributes, so that a client can answer getxattr "no such attribute"
  * without asking (ls -l asks two per file). Leaves it 0, "not known", on any failure, and for

@@ -9,6 +9,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define OMFS_PROTO_VERSION 1
@@ -143,6 +144,10 @@ struct omfs_resp {
 	int64_t lock_start, lock_end;
 	uint32_t open_flags;
 };
+
+/* Fills *a from a stat(2) result (every stat field; no_xattrs is left as it is). Used by the
+ * server for its replies and by omx cp for local files. */
+void omfs_attr_from_stat(const struct stat *st, struct omfs_attr *a);
 
 /* Returns a static name for an op ("lookup"), or "?" */
 const char *omfs_op_name(enum omfs_op op);

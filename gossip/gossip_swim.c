@@ -492,8 +492,15 @@ void gossip_swim_on_ping_req(struct gossip *g, uint64_t now, const struct gw_msg
 {
 	struct gmember *t = gossip_find(g, m->target);
 	struct gmember *req = gossip_find(g, m->sender);
-	if (!t || !req || t->rec == g->self || t->state == GOSSIP_DEAD || t->state == GOSSIP_LEFT)
+	if (!t || !req || t->rec == g->self)
 		return;
+	if (t->state == GOSSIP_DEAD || t->state == GOSSIP_LEFT) {
+		/* we already know it unreachable: say so at once. Staying silent would make the
+		 * requester count a missing nack against itself and never accuse the target (a
+		 * member partitioned away stayed alive in one view for good). */
+		send_simple(g, GW_NACK, m->seq, req->rec, false);
+		return;
+	}
 	struct grelay *r = NULL;
 	for (size_t i = 0; i < GOSSIP_RELAY_MAX && !r; i++)
 		if (!g->relay[i].used)

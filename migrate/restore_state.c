@@ -104,10 +104,14 @@ static int set_signals(struct mig_tracee *t, uint64_t ctl, const struct mig_imag
 		return (int)k;
 	for (int w = 0; w < 3; w++) {
 		const struct mig_itimer *it = &img->itimers[w];
-		if (!it->value_us)
+		/* A periodic ITIMER_REAL that just fired reads 0 until its SIGALRM is dequeued (the
+		 * kernel re-arms it then): the signal is restored pending, so arm the timer for one
+		 * interval instead of dropping it (setitimer with value 0 disarms it for good). */
+		int64_t value_us = it->value_us ? it->value_us : it->interval_us;
+		if (!value_us)
 			continue;
 		int64_t v[4] = { it->interval_us / 1000000, it->interval_us % 1000000,
-				 it->value_us / 1000000, it->value_us % 1000000 };
+				 value_us / 1000000, value_us % 1000000 };
 		r = mig_tracee_write(t, scratch, v, sizeof(v));
 		if (r < 0)
 			return r;

@@ -592,3 +592,38 @@ heal() {
 	for k in $1; do node_exec "$k" nft delete table inet omx_partition 2>/dev/null; done
 	return 0
 }
+
+# ---------------------------------------------------------------------------------------------
+# SSHFS for comparisons (bench/omfs_bench.sh, tests/omfs/run_pjdfstest.sh)
+
+# sshfs_up SERVER CLIENT REMOTE_DIR MOUNTPOINT: sshd in node SERVER's namespace on its address
+# only (port ${SSH_PORT:-2222}, throw-away keys and config under $TMP), then sshfs (default
+# options) of REMOTE_DIR mounted on MOUNTPOINT in node CLIENT's mount namespace. Sets SSHD_PID;
+# the caller's cleanup unmounts MOUNTPOINT and stops sshd.
+sshfs_up() {
+	local srv=$1 cli=$2 rdir=$3 mnt=$4 port=${SSH_PORT:-2222}
+	ssh-keygen -q -t ed25519 -N '' -f "$TMP/hostkey" || die "ssh-keygen"
+	ssh-keygen -q -t ed25519 -N '' -f "$TMP/key" || die "ssh-keygen"
+	cp "$TMP/key.pub" "$TMP/authorized_keys"
+	mkdir -p /run/sshd
+	cat >"$TMP/sshd_config" <<EOF
+ListenAddress $(node_addr "$srv"):$port
+HostKey $TMP/hostkey
+AuthorizedKeysFile $TMP/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+	/usr/sbin/sshd -t -f "$TMP/sshd_config" || die "sshd rejects its config"
+	node_spawn "$srv" /usr/sbin/sshd -D -e -f "$TMP/sshd_config" 2>>"$TMP/sshd.log"
+	SSHD_PID=$SPAWNED
+	_sshd_up() { node_exec "$cli" bash -c "exec 3<>/dev/tcp/$(node_addr "$srv")/$port"; }
+	wait_until 10 _sshd_up || die "sshd does not listen on $(node_addr "$srv"):$port"
+	node_exec_mnt "$cli" sshfs -p "$port" -o IdentityFile="$TMP/key",StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes \
+		"root@$(node_addr "$srv"):$rdir" "$mnt" || die "sshfs mount failed"
+	node_exec_mnt "$cli" mountpoint -q "$mnt" || die "sshfs is not mounted on $mnt"
+}

@@ -73,56 +73,17 @@ node_start 2 --no-root-squash
 KEY=$(cluster_keygen 1 2) || die "keygen"
 nodes_start_join "$KEY" 1 2
 wait_all_see 30 alive "1 2" "$(names 1 2)" || die "the two nodes do not see each other"
-# node 2's id once node 2 and node 1 agree on it (a joining node may renumber itself to the
-# smallest free id a moment after the join); if they never agree, the id node 1 lists
-I2= self= seen=
-for _ in $(seq 30); do
-	sleep 1
-	self=$(node_id 2) || die "node 2 has no id"
-	seen=$(node_view 1 | jq -r '[.[] | select(.name == "n2")][0].id // ""')
-	[ -n "$seen" ] && [ "$self" = "$seen" ] && { I2=$self; break; }
-done
-if [ -z "$I2" ]; then
-	log "node 2 calls itself $self but node 1 lists it as $seen: using $seen"
-	I2=$seen
-fi
+# wait_all_see has waited until both nodes agree on settled ids: node 2's id stays put
+I2=$(node_id 2) || die "node 2 has no id"
 on1() { node_exec_mnt 1 "$@"; }
 M1=$(node_mfs 1)
 mfs_lists() { on1 ls "$M1" | grep -qx "$I2"; }
-if ! wait_until 30 mfs_lists; then
-	# seen: a renumbered node 2 listed under its old id by node 1's /mfs; use what /mfs lists
-	I1=$(node_id 1)
-	for id in $(on1 ls "$M1"); do
-		case $id in "$I1" | here | home | *[!0-9]*) continue ;; esac
-		on1 test -d "$M1/$id$W/omfs" && { log "node 1's /mfs lists node 2 as $id, not $I2"; I2=$id; break; }
-	done
-fi
+wait_until 30 mfs_lists || die "node 1's /mfs does not list node 2 ($I2): $(on1 ls "$M1" | tr "\n" " ")"
 on1 test -d "$M1/$I2$W/omfs" || die "$M1/$I2$W/omfs is not a directory on node 1"
 
 declare -A DIR=([local]=$W/local [omfs]=$M1/$I2$W/omfs [sshfs]=$TMP/sshfs)
 if [[ " $TARGETS " == *" sshfs "* ]]; then
-	ssh-keygen -q -t ed25519 -N '' -f "$TMP/hostkey" || die "ssh-keygen"
-	ssh-keygen -q -t ed25519 -N '' -f "$TMP/key" || die "ssh-keygen"
-	cp "$TMP/key.pub" "$TMP/authorized_keys"
-	mkdir -p /run/sshd
-	cat >"$TMP/sshd_config" <<EOF
-ListenAddress $(node_addr 2):$SSH_PORT
-HostKey $TMP/hostkey
-AuthorizedKeysFile $TMP/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-Subsystem sftp /usr/lib/openssh/sftp-server
-EOF
-	node_spawn 2 /usr/sbin/sshd -D -e -f "$TMP/sshd_config" 2>>"$TMP/sshd.log"
-	SSHD_PID=$SPAWNED
-	sshd_up() { node_exec 1 bash -c "exec 3<>/dev/tcp/$(node_addr 2)/$SSH_PORT"; }
-	wait_until 10 sshd_up || die "sshd does not listen on $(node_addr 2):$SSH_PORT"
-	on1 sshfs -p "$SSH_PORT" -o IdentityFile="$TMP/key",StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes \
-		"root@$(node_addr 2):$W/sshfs" "$TMP/sshfs" || die "sshfs mount failed"
+	sshfs_up 2 1 "$W/sshfs" "$TMP/sshfs"
 fi
 
 # run_target NAME: every .t of the groups, one after the other, output in $LOGS/NAME/<group>_<t>.out

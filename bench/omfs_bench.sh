@@ -61,10 +61,7 @@ bench_cleanup() {
 	local rc=$?
 	set +e
 	cd /
-	if [ -n "${NODE_PID[1]:-}" ]; then
-		node_exec_mnt 1 mountpoint -q "$TMP/sshfs" 2>/dev/null && node_exec_mnt 1 fusermount3 -u "$TMP/sshfs"
-	fi
-	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
+	sshfs_down 1 "$TMP/sshfs"
 	(exit "$rc")
 	_cluster_cleanup # kills whatever is left in the namespaces, deletes them and $TMP
 }
@@ -165,14 +162,7 @@ in_loopmount() {
 direct() { "$@"; }
 
 # --- the cluster: node 1 the client, node 2 exports / without root squash
-nodes_create 2 1
-node_start 1
-node_start 2 --no-root-squash
-KEY=$(cluster_keygen 1 2) || die "keygen"
-nodes_start_join "$KEY" 1 2
-wait_all_see 30 alive "1 2" "$(names 1 2)" || die "the two nodes do not see each other"
-# wait_all_see has waited until both nodes agree on settled ids: node 2's id stays put
-I2=$(node_id 2) || die "node 2 has no id"
+mfs_pair_up
 M1=$(node_mfs 1)
 mfs_lists() { on1 ls "$M1" | grep -qx "$I2"; }
 wait_until 30 mfs_lists || die "node 1's /mfs does not list node 2 ($I2): $(on1 ls "$M1" | tr "\n" " ")"

@@ -621,6 +621,16 @@ static int absence_answerable(const char *name)
 	       strcmp(name, "system.posix_acl_default") == 0;
 }
 
+/* getxattr/listxattr's answer: the size when asked for it (size 0), else the bytes */
+static void reply_xattr(fuse_req_t req, size_t size, struct omfs_resp *resp)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, resp->size);
+	else
+		fuse_reply_buf(req, (const char *)resp->data, resp->data_len);
+	omfs_resp_clear(resp);
+}
+
 void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct omfs_fuse *f = F(req);
@@ -654,11 +664,7 @@ void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (size == 0)
-		fuse_reply_xattr(req, resp.size);
-	else
-		fuse_reply_buf(req, (const char *)resp.data, resp.data_len);
-	omfs_resp_clear(&resp);
+	reply_xattr(req, size, &resp);
 }
 
 void fz_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -676,11 +682,7 @@ void fz_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	r.size = (uint32_t)(size > OMFS_MAX_XATTR ? OMFS_MAX_XATTR : size);
 	if (xattr_call(req, ino, &r, &resp) < 0)
 		return;
-	if (size == 0)
-		fuse_reply_xattr(req, resp.size);
-	else
-		fuse_reply_buf(req, (const char *)resp.data, resp.data_len);
-	omfs_resp_clear(&resp);
+	reply_xattr(req, size, &resp);
 }
 
 void fz_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

@@ -627,3 +627,26 @@ EOF
 		"root@$(node_addr "$srv"):$rdir" "$mnt" || die "sshfs mount failed"
 	node_exec_mnt "$cli" mountpoint -q "$mnt" || die "sshfs is not mounted on $mnt"
 }
+
+# sshfs_down CLIENT MOUNTPOINT: the cleanup for sshfs_up (unmount, stop sshd); for EXIT traps
+sshfs_down() {
+	if [ -n "${NODE_PID[$1]:-}" ]; then
+		node_exec_mnt "$1" mountpoint -q "$2" 2>/dev/null && node_exec_mnt "$1" fusermount3 -u "$2"
+	fi
+	[ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
+	return 0
+}
+
+# mfs_pair_up: two nodes for oMFS comparisons, node 1 the client, node 2 exporting / without
+# root squash; sets I2 to node 2's (settled) id
+mfs_pair_up() {
+	nodes_create 2 1
+	node_start 1
+	node_start 2 --no-root-squash
+	local key
+	key=$(cluster_keygen 1 2) || die "keygen"
+	nodes_start_join "$key" 1 2
+	wait_all_see 30 alive "1 2" "$(names 1 2)" || die "the two nodes do not see each other"
+	# wait_all_see has waited until both nodes agree on settled ids: node 2's id stays put
+	I2=$(node_id 2) || die "node 2 has no id"
+}

@@ -52,10 +52,7 @@ pjd_cleanup() {
 	local rc=$?
 	set +e
 	cd /
-	if [ -n "${NODE_PID[1]:-}" ]; then
-		node_exec_mnt 1 mountpoint -q "$TMP/sshfs" 2>/dev/null && node_exec_mnt 1 fusermount3 -u "$TMP/sshfs"
-	fi
-	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
+	sshfs_down 1 "$TMP/sshfs"
 	(exit "$rc")
 	_cluster_cleanup
 }
@@ -67,14 +64,7 @@ W=$TMP/w
 mkdir -p "$W/local" "$W/omfs" "$W/sshfs" "$TMP/sshfs"
 chmod 755 "$TMP" "$W" "$W"/*
 
-nodes_create 2 1
-node_start 1
-node_start 2 --no-root-squash
-KEY=$(cluster_keygen 1 2) || die "keygen"
-nodes_start_join "$KEY" 1 2
-wait_all_see 30 alive "1 2" "$(names 1 2)" || die "the two nodes do not see each other"
-# wait_all_see has waited until both nodes agree on settled ids: node 2's id stays put
-I2=$(node_id 2) || die "node 2 has no id"
+mfs_pair_up
 on1() { node_exec_mnt 1 "$@"; }
 M1=$(node_mfs 1)
 mfs_lists() { on1 ls "$M1" | grep -qx "$I2"; }

@@ -71,6 +71,10 @@ struct gossip_mesh {
 	struct handler handlers[GOSSIP_MESH_CH_MAX];
 	size_t n_held; /* over all peers */
 	bool out_all;	/* the last gossip_mesh_pollitems_out() listed every peer holding data */
+	bool rx_more;	/* the ROUTER hit DISPATCH_BUDGET: messages wait without a new signal */
+	bool zap_more;	/* the same for the ZAP socket */
+	bool unread;	/* not yet read to EAGAIN since created: their fds may not have fired */
+	int fd_zap, fd_router, fd_monitor; /* their ZMQ_FDs (edge-like: see pollitems) */
 	uint64_t next_idle_scan_ms, last_now_ms;
 	struct gossip_mesh_stats stats;
 	char endpoint[ADDR_MAX];
@@ -84,6 +88,12 @@ static int setopt_int(void *s, int opt, int v)
 static int setopt_bin(void *s, int opt, const void *v, size_t len)
 {
 	return zmq_setsockopt(s, opt, v, len) < 0 ? -errno : 0;
+}
+
+static int socket_fd(void *s, int *ret)
+{
+	size_t len = sizeof(*ret);
+	return zmq_getsockopt(s, ZMQ_FD, ret, &len) < 0 ? -errno : 0;
 }
 
 /* ---- ZAP handler (RFC 27) -------------------------------------------------------------- */
@@ -363,10 +373,13 @@ int gossip_mesh_new(const struct gossip_mesh_config *cfg, struct gossip_mesh **r
 		goto fail;
 	}
 	size_t elen = sizeof(m->endpoint);
-	if (zmq_getsockopt(m->router, ZMQ_LAST_ENDPOINT, m->endpoint, &elen) < 0) {
-		r = -errno;
+	if (zmq_getsockopt(m->router, ZMQ_LAST_ENDPOINT, m->endpoint, &elen) < 0 ||
+	    (r = socket_fd(m->zap, &m->fd_zap)) < 0 || (r = socket_fd(m->router, &m->fd_router)) < 0 ||
+	    (r = socket_fd(m->monitor, &m->fd_monitor)) < 0) {
+		r = r < 0 ? r : -errno;
 		goto fail;
 	}
+	m->unread = true;
 	*ret = m;
 	return 0;
 fail:
@@ -476,11 +489,18 @@ int gossip_mesh_deny(struct gossip_mesh *m, const uint8_t key[GOSSIP_MESH_KEY_LE
 	return 0;
 }
 
+/* The three inbound sockets are polled through their ZMQ_FD, not as ZeroMQ sockets: zmq_poll()
+ * asks every socket item for ZMQ_EVENTS before and after its poll(), and each ask processes the
+ * socket's command mailbox (a poll() and a getpid() system call), about 20 extra system calls per
+ * oMFS round trip on each node. ZMQ_FD only says "the socket's state may have changed": it stays
+ * quiet while messages wait once the signal was consumed, so gossip_mesh_dispatch() reads each
+ * socket that fired until EAGAIN (which processes the mailbox and re-arms the fd), and a ROUTER
+ * left with messages after its budget makes gossip_mesh_next_deadline() return at once. */
 void gossip_mesh_pollitems(struct gossip_mesh *m, zmq_pollitem_t items[GOSSIP_MESH_POLLITEMS])
 {
-	items[0] = (zmq_pollitem_t){ .socket = m->zap, .events = ZMQ_POLLIN };
-	items[1] = (zmq_pollitem_t){ .socket = m->router, .events = ZMQ_POLLIN };
-	items[2] = (zmq_pollitem_t){ .socket = m->monitor, .events = ZMQ_POLLIN };
+	items[0] = (zmq_pollitem_t){ .fd = m->fd_zap, .events = ZMQ_POLLIN };
+	items[1] = (zmq_pollitem_t){ .fd = m->fd_router, .events = ZMQ_POLLIN };
+	items[2] = (zmq_pollitem_t){ .fd = m->fd_monitor, .events = ZMQ_POLLIN };
 }
 
 /* One monitor event: [uint16 event, uint32 value][endpoint]. */
@@ -568,8 +588,11 @@ void gossip_mesh_dispatch(struct gossip_mesh *m, uint64_t now_ms,
 			  const zmq_pollitem_t items[GOSSIP_MESH_POLLITEMS])
 {
 	m->last_now_ms = now_ms;
-	if (items[0].revents & ZMQ_POLLIN)
-		for (int i = 0; i < 64; i++) {
+	bool all = m->unread;
+	m->unread = false;
+	if ((items[0].revents & ZMQ_POLLIN) || m->zap_more || all) {
+		int i = 0;
+		for (; i < 64; i++) {
 			uint64_t before = m->stats.zap_accepted + m->stats.zap_denied +
 					  m->stats.zap_malformed;
 			zap_handle_one(m);
@@ -577,11 +600,16 @@ void gossip_mesh_dispatch(struct gossip_mesh *m, uint64_t now_ms,
 			    before)
 				break;
 		}
-	if (items[1].revents & ZMQ_POLLIN)
-		for (int i = 0; i < DISPATCH_BUDGET && router_recv_one(m); i++)
-			;
-	if (items[2].revents & ZMQ_POLLIN)
-		for (int i = 0; i < 64 && monitor_recv_one(m); i++)
+		m->zap_more = i == 64;
+	}
+	if ((items[1].revents & ZMQ_POLLIN) || m->rx_more || all) {
+		int i = 0;
+		while (i < DISPATCH_BUDGET && router_recv_one(m))
+			i++;
+		m->rx_more = i == DISPATCH_BUDGET; /* not read to EAGAIN: the fd may stay quiet */
+	}
+	if ((items[2].revents & ZMQ_POLLIN) || all)
+		while (monitor_recv_one(m))
 			;
 }
 
@@ -638,6 +666,8 @@ void gossip_mesh_dispatch_out(struct gossip_mesh *m, uint64_t now_ms, const zmq_
 
 uint64_t gossip_mesh_next_deadline(const struct gossip_mesh *m)
 {
+	if (m->rx_more || m->zap_more || m->unread)
+		return m->last_now_ms;
 	if (m->n_held && !m->out_all)
 		return m->last_now_ms + HELD_RETRY_MS;
 	uint64_t t = m->next_idle_scan_ms;

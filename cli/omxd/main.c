@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <poll.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -435,6 +436,31 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* zmq_poll() for items that are all plain fds (the usual case: the mesh gives its sockets'
+ * ZMQ_FDs) is one poll() system call; zmq_poll() itself makes two, a non-blocking first pass and
+ * then the wait. Socket items (DEALERs holding datagrams, for ZMQ_POLLOUT) go to zmq_poll(). */
+static int loop_poll(zmq_pollitem_t *items, int n, long timeout)
+{
+	struct pollfd fds[POLL_MAX];
+	for (int i = 0; i < n; i++) {
+		if (items[i].socket)
+			return zmq_poll(items, n, timeout);
+		short ev = (items[i].events & ZMQ_POLLIN ? POLLIN : 0) |
+			   (items[i].events & ZMQ_POLLOUT ? POLLOUT : 0) |
+			   (items[i].events & ZMQ_POLLPRI ? POLLPRI : 0);
+		fds[i] = (struct pollfd){ .fd = items[i].fd, .events = ev };
+	}
+	int ready = poll(fds, (nfds_t)n, (int)timeout);
+	for (int i = 0; i < n; i++) { /* the mapping zmq_poll() makes */
+		short rev = ready > 0 ? fds[i].revents : 0;
+		items[i].revents = (short)((rev & POLLIN ? ZMQ_POLLIN : 0) |
+					   (rev & POLLOUT ? ZMQ_POLLOUT : 0) |
+					   (rev & POLLPRI ? ZMQ_POLLPRI : 0) |
+					   (rev & ~(POLLIN | POLLOUT | POLLPRI) ? ZMQ_POLLERR : 0));
+	}
+	return ready;
+}
+
 static void run(struct omxd *d, int sigfd)
 {
 	bool exiting = false;
@@ -468,7 +494,7 @@ static void run(struct omxd *d, int sigfd)
 		if (timeout > 1000)
 			timeout = 1000;
 		uint64_t t_poll = now_us();
-		int ready = zmq_poll(items, n, timeout);
+		int ready = loop_poll(items, n, timeout);
 		if (ready < 0 && errno != EINTR) {
 			log_error("zmq_poll: %s", zmq_strerror(errno));
 			break;

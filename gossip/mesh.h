@@ -97,7 +97,10 @@ __attribute__((warn_unused_result)) int gossip_mesh_connect(struct gossip_mesh *
 __attribute__((warn_unused_result)) int gossip_mesh_deny(struct gossip_mesh *m,
 							const uint8_t key[GOSSIP_MESH_KEY_LEN]);
 
-/* The sockets to poll for ZMQ_POLLIN (fills GOSSIP_MESH_POLLITEMS items). */
+/* What to poll for ZMQ_POLLIN (fills GOSSIP_MESH_POLLITEMS items): the inbound sockets' ZMQ_FDs,
+ * plain fd items, so poll() serves as well as zmq_poll(). Pass every result to
+ * gossip_mesh_dispatch() and honour gossip_mesh_next_deadline(): work left after a dispatch's
+ * budget is not signalled again on the fds. */
 void gossip_mesh_pollitems(struct gossip_mesh *m, zmq_pollitem_t items[GOSSIP_MESH_POLLITEMS]);
 /* Handles what zmq_poll() found ready in those items (bounded work per call). */
 void gossip_mesh_dispatch(struct gossip_mesh *m, uint64_t now_ms,

@@ -1,7 +1,8 @@
 /* test_crypto_mesh.c - the mesh's security over real loopback TCP: members of one cluster
  * exchange datagrams and see each other's CURVE identity; a node with another cluster's key
  * fails the handshake (counted, nothing delivered); a denied key is refused by the ZAP handler;
- * frames of the wrong shape are dropped and counted. */
+ * frames of the wrong shape are dropped and counted; a backlog past one dispatch's budget is read
+ * on without a new signal on the fds. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

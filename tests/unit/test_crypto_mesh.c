@@ -90,22 +90,30 @@ static void pump(struct node **ns, int k, int ms, const int *until, int want)
 	}
 }
 
-static void test_members_talk(void **state)
+/* Two members of one new cluster; b has sent a "hello" and a has received it (the connection
+ * is up). Returns a's endpoint. */
+static const char *members_connected(struct node *a, struct node *b)
 {
 	uint8_t secret[32];
 	randombytes_buf(secret, sizeof(secret));
-	struct node a, b;
-	node_up(&a, secret);
-	node_up(&b, secret);
-	struct node *ns[] = { &a, &b };
-	const char *ea = gossip_mesh_endpoint(a.m);
-	assert_memory_equal(ea, "tcp://127.0.0.1:", 16);
-
-	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
+	node_up(a, secret);
+	node_up(b, secret);
+	struct node *ns[] = { a, b };
+	const char *ea = gossip_mesh_endpoint(a->m);
+	assert_int_equal(gossip_mesh_send(b->m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
 					  (const uint8_t *)"hello", 5),
 			 0);
-	pump(ns, 2, 3000, &a.in.n, 1);
-	assert_int_equal(a.in.n, 1);
+	pump(ns, 2, 3000, &a->in.n, 1);
+	assert_int_equal(a->in.n, 1);
+	return ea;
+}
+
+static void test_members_talk(void **state)
+{
+	struct node a, b;
+	const char *ea = members_connected(&a, &b);
+	struct node *ns[] = { &a, &b };
+	assert_memory_equal(ea, "tcp://127.0.0.1:", 16);
 	assert_int_equal(a.in.len, 5);
 	assert_memory_equal(a.in.data, "hello", 5);
 	/* the transport identity is b's CURVE key, which maps from b's Ed25519 key */
@@ -302,18 +310,9 @@ static void test_unreachable_dropped(void **state)
  * ready in its items, must read on. Everything arrives, nothing twice. */
 static void test_backlog_past_budget(void **state)
 {
-	uint8_t secret[32];
-	randombytes_buf(secret, sizeof(secret));
 	struct node a, b;
-	node_up(&a, secret);
-	node_up(&b, secret);
+	const char *ea = members_connected(&a, &b);
 	struct node *ns[] = { &a, &b };
-	const char *ea = gossip_mesh_endpoint(a.m);
-	assert_int_equal(gossip_mesh_send(b.m, now_ms(), ea, GOSSIP_MESH_CH_GOSSIP,
-					  (const uint8_t *)"x", 1),
-			 0);
-	pump(ns, 2, 3000, &a.in.n, 1); /* the connection is up */
-	assert_int_equal(a.in.n, 1);
 	const int want = 1 + 1500;
 	int sent = 1;
 	/* only b's side runs: a's ROUTER queue fills (its receive HWM is 10,000) */

@@ -75,6 +75,7 @@ int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_
 	/* whatever a program does after write() returned sees that write: every request waits
 	 * for the writes answered before it (write-behind, omfs_fuse_io.c) */
 	fz_wb_barrier(f);
+	fz_rel_attach(f, node, r); /* closes queued for that node ride along (omfs_fuse_rel.c) */
 	memset(resp, 0, sizeof(*resp));
 	int rc = omfs_client_call(f->client, node, r, resp);
 	if (rc == -EHOSTUNREACH || rc == -ETIMEDOUT)
@@ -662,6 +663,11 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 	f->entry_timeout = cfg->entry_timeout > 0 ? cfg->entry_timeout : 1.0;
 	f->attr_timeout = cfg->attr_timeout > 0 ? cfg->attr_timeout : 1.0;
 	f->max_threads = cfg->max_threads;
+	int rrc = fz_rel_start(f);
+	if (rrc < 0) {
+		omfs_fuse_free(&f);
+		return rrc;
+	}
 	char opts[256];
 	snprintf(opts, sizeof(opts), "fsname=omfs,subtype=omfs,max_read=%u%s", OMFS_MAX_IO,
 		 cfg->allow_other ? ",allow_other" : "");
@@ -718,6 +724,7 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 			fuse_session_unmount(f->se);
 		fuse_session_destroy(f->se);
 	}
+	fz_rel_stop(f);
 	fz_wb_barrier(f); /* the transport ends every call (omxd closes it before unmounting) */
 	fo_free_all(f);
 	ft_destroy(&f->ft);

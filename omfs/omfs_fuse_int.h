@@ -59,6 +59,8 @@ void ft_rename(struct ftable *t, struct fnode *p1, const char *n1, struct fnode 
 
 /* Writes in flight at once (1 MiB each at most). */
 #define FZ_WB_MAX 16
+/* Releases waiting to ride on a later request (omfs_fuse_rel.c). */
+#define FZ_REL_MAX 64
 
 struct omfs_fuse {
 	struct fuse_session *se;
@@ -94,6 +96,14 @@ struct omfs_fuse {
 		uint64_t seq;
 		int64_t lo, hi; /* the bytes [lo, hi) */
 	} wb[FZ_WB_MAX];
+	/* deferred releases (omfs_fuse_rel.c) */
+	pthread_mutex_t rel_lock;
+	pthread_cond_t rel_cond; /* queued a first handle, or stop (CLOCK_MONOTONIC) */
+	struct { uint32_t node; uint64_t fh; } rel[FZ_REL_MAX];
+	uint32_t nrel;	     /* read without the lock (atomic) to skip it when empty */
+	int64_t rel_since_ms; /* when the oldest queued handle was queued */
+	int rel_inited, rel_running, rel_stop;
+	pthread_t rel_thread;
 };
 
 int64_t fz_now_ms(void);
@@ -115,6 +125,13 @@ void fz_wb_barrier(struct omfs_fuse *f);
 struct fopen *fo_new(struct omfs_fuse *f);
 void fo_free(struct omfs_fuse *f, struct fopen *fo);
 void fo_free_all(struct omfs_fuse *f);
+
+/* omfs_fuse_rel.c: queue a server handle for release (0, or -ENOSPC: release it now);
+ * fz_call moves the node's queued handles into its request; start/stop the releaser. */
+int fz_rel_defer(struct omfs_fuse *f, uint32_t node, uint64_t fh);
+void fz_rel_attach(struct omfs_fuse *f, uint32_t node, struct omfs_req *r);
+int fz_rel_start(struct omfs_fuse *f);
+void fz_rel_stop(struct omfs_fuse *f);
 
 /* omfs_fuse.c */
 void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups);

@@ -4,7 +4,7 @@
  * after it is unlinked or renamed on the client. Page cache: dropped at every open (keep_cache
  * off: another node may have changed the file), kept while open, so mmap and readahead work.
  * flush is sent to the server only for files that took POSIX locks (close must drop them
- * there); otherwise close costs no round trip.
+ * there), and release rides on the next request (omfs_fuse_rel.c): close costs no round trip.
  *
  * Write-behind. A write is answered as soon as it is encoded and handed to the transport
  * (omfs_client_submit), as NFS and SSHFS answer writes before the server has them, so a
@@ -339,12 +339,22 @@ void fz_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, -rc);
 }
 
+/* release/releasedir: queued to ride on the next request (omfs_fuse_rel.c), except one that
+ * drops a flock another process may be waiting for, or when the queue is full. */
+static int release_fo(fuse_req_t req, struct fopen *fo, enum omfs_op op, int now)
+{
+	if (!now && fz_rel_defer(F(req), fo->node, fo->sfh) == 0)
+		return 0;
+	struct omfs_req r;
+	fz_req_init(&r, op, req, 0);
+	return fh_op(req, fo, op, &r);
+}
+
 void fz_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fopen *fo = FO(fi);
-	struct omfs_req r;
-	fz_req_init(&r, OMFS_OP_RELEASE, req, 0);
-	int rc = fh_op(req, fo, OMFS_OP_RELEASE, &r);
+	/* whatever carries the handle waits for the writes answered before it (fz_call) */
+	int rc = release_fo(req, fo, OMFS_OP_RELEASE, fi->flock_release);
 	fo_free(F(req), fo);
 	fuse_reply_err(req, -rc);
 }
@@ -385,9 +395,7 @@ void fz_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fopen *fo = FO(fi);
 	int rc = 0;
 	if (fo) {
-		struct omfs_req r;
-		fz_req_init(&r, OMFS_OP_RELEASEDIR, req, 0);
-		rc = fh_op(req, fo, OMFS_OP_RELEASEDIR, &r);
+		rc = release_fo(req, fo, OMFS_OP_RELEASEDIR, 0);
 		fo_free(F(req), fo);
 	}
 	fuse_reply_err(req, -rc);

@@ -351,6 +351,10 @@ void omfs_server_exec(struct omfs_server *srv, uint64_t session, const struct om
 		      struct omfs_resp *resp)
 {
 	memset(resp, 0, sizeof(*resp));
+	/* deferred releases first: the client closed these before it sent this request; one
+	 * that is not this session's (stale, forged) is ignored, as a second close would be */
+	for (uint32_t i = 0; i < req->nrelease && i < OMFS_MAX_RELEASE; i++)
+		(void)srv_handle_remove(srv, session, req->release[i]);
 	int rc;
 	if (req->op <= OMFS_OP_NONE || req->op >= OMFS_OP_COUNT_)
 		rc = -ENOSYS;

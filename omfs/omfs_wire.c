@@ -75,7 +75,8 @@ static void *get_op_slot(const Omfs__Request *m)
 
 int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *ret_len)
 {
-	if (r->op <= OMFS_OP_NONE || r->op >= OMFS_OP_COUNT_ || r->cred.ngroups > OMFS_MAX_GROUPS)
+	if (r->op <= OMFS_OP_NONE || r->op >= OMFS_OP_COUNT_ || r->cred.ngroups > OMFS_MAX_GROUPS ||
+	    r->nrelease > OMFS_MAX_RELEASE)
 		return -EINVAL;
 	Omfs__Request m = OMFS__REQUEST__INIT;
 	Omfs__Cred cred = OMFS__CRED__INIT;
@@ -101,6 +102,8 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 	cred.n_groups = r->cred.ngroups;
 	cred.groups = (uint32_t *)r->cred.groups;
 	m.cred = &cred;
+	m.n_released = r->nrelease;
+	m.released = (uint64_t *)r->release;
 	m.op_case = (Omfs__Request__OpCase)(r->op + 9);
 	switch (ops[r->op].kind) {
 	case K_PATH:
@@ -339,6 +342,13 @@ int omfs_wire_req_decode(const uint8_t *buf, size_t len, struct omfs_req *ret_re
 		omfs__request__free_unpacked(m, NULL);
 		return -EBADMSG;
 	}
+	if (m->n_released > OMFS_MAX_RELEASE) {
+		omfs__request__free_unpacked(m, NULL);
+		return -EBADMSG;
+	}
+	r.nrelease = (uint32_t)m->n_released;
+	for (size_t i = 0; i < m->n_released; i++)
+		r.release[i] = m->released[i];
 	if (m->cred) {
 		if (m->cred->n_groups > OMFS_MAX_GROUPS) {
 			omfs__request__free_unpacked(m, NULL);

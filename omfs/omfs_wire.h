@@ -17,6 +17,7 @@
 #define OMFS_MAX_IO (1u << 20) /* largest read/write payload, 1 MiB */
 #define OMFS_MAX_MSG (OMFS_MAX_IO + 65536)
 #define OMFS_MAX_XATTR 65536
+#define OMFS_MAX_RELEASE 64 /* handles one request may release on the side (Request.released) */
 
 enum omfs_op {
 	OMFS_OP_NONE = 0,
@@ -105,6 +106,8 @@ struct omfs_req {
 	uint64_t lock_owner;
 	uint32_t lock_type, lock_pid, flock_op;
 	int plus, datasync, wait;
+	uint32_t nrelease; /* handles to drop before the operation (deferred releases) */
+	uint64_t release[OMFS_MAX_RELEASE];
 	void *priv_; /* decoder's message; freed by omfs_req_clear */
 };
 

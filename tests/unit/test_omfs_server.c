@@ -280,6 +280,43 @@ static void test_sessions(void **state)
 	assert_int_equal(fx_release(3, (uint64_t)fh3), 0);
 }
 
+/* Request.released: the handles a client closed ride on its next request and are dropped
+ * before that request runs; another session's handle or a forged one is left alone. */
+static void test_released_on_the_side(void **state)
+{
+	(void)state;
+	char buf[64];
+	int64_t a = fx_open(1, &CRED_ROOT, P("exp/hello"), O_RDONLY);
+	int64_t b = fx_open(1, &CRED_ROOT, P("exp/hello"), O_RDONLY);
+	int64_t other = fx_open(2, &CRED_ROOT, P("exp/hello"), O_RDONLY);
+	assert_true(a > 0 && b > 0 && other > 0);
+	size_t before = omfs_server_handle_count(fx.srv);
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_GETATTR, &CRED_ROOT, P("exp/hello"));
+	r.nrelease = 3;
+	r.release[0] = (uint64_t)a;
+	r.release[1] = (uint64_t)other; /* session 2's: not session 1's to close */
+	r.release[2] = (uint64_t)a + 12345;
+	assert_int_equal(run(1, &r, &resp), 0); /* the operation itself still runs */
+	assert_true(S_ISREG(resp.attr.mode));
+	omfs_resp_clear(&resp);
+	assert_int_equal(omfs_server_handle_count(fx.srv), before - 1);
+	assert_int_equal(fx_read(1, (uint64_t)a, buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_read(1, (uint64_t)b, buf, sizeof(buf)), 5);
+	assert_int_equal(fx_read(2, (uint64_t)other, buf, sizeof(buf)), 5);
+	/* a RELEASE that carries more of them */
+	req_init(&r, OMFS_OP_RELEASE, &CRED_ROOT, NULL);
+	r.fh = (uint64_t)b;
+	r.nrelease = 1;
+	r.release[0] = (uint64_t)other;
+	assert_int_equal(run(2, &r, &resp), -EBADF); /* b is session 1's */
+	omfs_resp_clear(&resp);
+	assert_int_equal(fx_read(2, (uint64_t)other, buf, sizeof(buf)), -EBADF);
+	assert_int_equal(fx_release(1, (uint64_t)b), 0);
+	assert_int_equal(omfs_server_handle_count(fx.srv), before - 3);
+}
+
 static void test_export_config(void **state)
 {
 	(void)state;
@@ -307,6 +344,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_paths, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_errno_values, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_released_on_the_side, fx_setup, fx_teardown),
 		cmocka_unit_test(test_export_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

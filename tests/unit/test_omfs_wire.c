@@ -42,6 +42,9 @@ static void test_req_roundtrip_all_ops(void **state)
 		r.size = 512;
 		r.flags = 3;
 		r.mode = 0644;
+		r.nrelease = 2;
+		r.release[0] = 11;
+		r.release[1] = UINT64_MAX;
 		uint8_t *buf;
 		size_t len;
 		assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), 0);
@@ -53,6 +56,8 @@ static void test_req_roundtrip_all_ops(void **state)
 		assert_int_equal(d.cred.uid, 5);
 		assert_int_equal(d.cred.ngroups, 2);
 		assert_int_equal(d.cred.groups[1], 8);
+		assert_int_equal(d.nrelease, 2);
+		assert_true(d.release[0] == 11 && d.release[1] == UINT64_MAX);
 		assert_string_not_equal(omfs_op_name(d.op), "?");
 		omfs_req_clear(&d);
 	}
@@ -63,6 +68,9 @@ static void test_req_roundtrip_all_ops(void **state)
 	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
 	r.op = OMFS_OP_WRITE;
 	r.data.len = OMFS_MAX_IO + 1;
+	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
+	r.data.len = 0;
+	r.nrelease = OMFS_MAX_RELEASE + 1;
 	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
 }
 
@@ -89,6 +97,16 @@ static void test_req_bad_input(void **state)
 	m.getattr = &pr;
 	len = omfs__request__pack(&m, buf);
 	assert_int_equal(omfs_wire_req_decode(buf, len, &d), -EBADMSG);
+	/* too many handles released on the side */
+	uint64_t rel[OMFS_MAX_RELEASE + 1] = { 0 };
+	cred.n_groups = 0;
+	m.n_released = OMFS_MAX_RELEASE + 1;
+	m.released = rel;
+	uint8_t big[1024];
+	len = omfs__request__pack(&m, big);
+	assert_int_equal(omfs_wire_req_decode(big, len, &d), -EBADMSG);
+	m.n_released = 0;
+	m.released = NULL;
 	/* another version: refused, but the id survives for the reply */
 	m.cred = NULL;
 	m.version = 2;

@@ -3,7 +3,7 @@
  * The kernel does not wait for RELEASE/RELEASEDIR (close(2) has returned already), yet each
  * one was a full round trip through both daemons, competing with the program's next request.
  * Instead the server's handle is queued here and rides on the next request this mount sends to
- * that node (Request.release, dropped by the server before it runs the operation). A handle
+ * that node (Request.released, dropped by the server before it runs the operation). A handle
  * that nothing carries within FZ_REL_DELAY_MS is sent by the releaser thread, so a file closed
  * by an idle program is closed on the server a few milliseconds later, not never.
  *
@@ -15,20 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "omfs/omfs_fuse_int.h"
 
 #define FZ_REL_DELAY_MS 10
-
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
 
 /* Moves up to `room` queued handles of `node` into out; caller holds rel_lock. */
 static uint32_t take_locked(struct omfs_fuse *f, uint32_t node, uint64_t *out, uint32_t room)
@@ -79,10 +69,8 @@ static void send_some_locked(struct omfs_fuse *f)
 	memset(&r, 0, sizeof(r));
 	r.op = OMFS_OP_RELEASE;
 	r.cred.uid = r.cred.gid = 65534; /* a release needs no credentials */
-	uint64_t first = 0;
-	(void)take_locked(f, node, &first, 1);
-	r.fh = first;
-	r.nrelease = take_locked(f, node, r.release, OMFS_MAX_RELEASE);
+	r.nrelease = take_locked(f, node, r.release, OMFS_MAX_RELEASE); /* >= 1: rel[0] is node's */
+	r.fh = r.release[--r.nrelease];
 	f->rel_since_ms = fz_now_ms(); /* what is left waits its own turn */
 	pthread_mutex_unlock(&f->rel_lock);
 	struct omfs_resp resp;
@@ -103,7 +91,7 @@ static void *releaser(void *arg)
 		int64_t wait = f->rel_since_ms + FZ_REL_DELAY_MS - fz_now_ms();
 		if (wait > 0) {
 			struct timespec ts;
-			deadline_in(&ts, wait);
+			omx_deadline_in(CLOCK_MONOTONIC, wait, &ts);
 			(void)pthread_cond_timedwait(&f->rel_cond, &f->rel_lock, &ts);
 			continue;
 		}
@@ -141,7 +129,8 @@ void fz_rel_stop(struct omfs_fuse *f)
 	int running = f->rel_running;
 	f->rel_stop = 1;
 	f->rel_running = 0;
-	__atomic_store_n(&f->nrel, 0, __ATOMIC_RELAXED); /* the transport is closing: the server drops the session's handles */
+	/* the transport is closing; the server drops the session's handles */
+	__atomic_store_n(&f->nrel, 0, __ATOMIC_RELAXED);
 	pthread_cond_signal(&f->rel_cond);
 	pthread_mutex_unlock(&f->rel_lock);
 	if (running)

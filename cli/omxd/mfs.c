@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define FUSE_JOIN_TRIES 200 /* x 50 ms */
@@ -420,12 +421,7 @@ static void unmount_mfs(struct omxd_mfs *m)
 			(void)pthread_kill(m->blockers[k], SIGUSR2);
 		pthread_mutex_unlock(&m->blk_lock);
 		struct timespec ts;
-		(void)clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		omx_deadline_in(CLOCK_REALTIME, 50, &ts);
 		joined = pthread_timedjoin_np(m->fuse_thread, NULL, &ts) == 0;
 	}
 	if (!joined) {

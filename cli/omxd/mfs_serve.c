@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "crypto/identity.h"
 
@@ -211,12 +212,7 @@ void mfs_pool_stop(struct omxd_mfs *m)
 		/* a worker in a lock wait is interrupted (EINTR) by SIGUSR2's no-op handler */
 		for (int tries = 0;; tries++) {
 			struct timespec ts;
-			(void)clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 50 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			omx_deadline_in(CLOCK_REALTIME, 50, &ts);
 			if (pthread_timedjoin_np(m->threads[i], NULL, &ts) == 0)
 				break;
 			(void)pthread_kill(m->threads[i], SIGUSR2);

@@ -49,12 +49,14 @@ int fz_rel_defer(struct omfs_fuse *f, uint32_t node, uint64_t fh)
 	int rc = -ENOSPC;
 	pthread_mutex_lock(&f->rel_lock);
 	if (f->rel_running && f->nrel < FZ_REL_MAX) {
-		if (!f->nrel)
+		int first = !f->nrel;
+		if (first)
 			f->rel_since_ms = fz_now_ms();
 		f->rel[f->nrel].node = node;
 		f->rel[f->nrel].fh = fh;
 		__atomic_store_n(&f->nrel, f->nrel + 1, __ATOMIC_RELAXED);
-		pthread_cond_signal(&f->rel_cond);
+		if (first) /* later ones change no deadline: the releaser sleeps on */
+			pthread_cond_signal(&f->rel_cond);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&f->rel_lock);

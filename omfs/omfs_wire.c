@@ -399,6 +399,7 @@ static void attr_to_msg(const struct omfs_attr *a, Omfs__Attr *m)
 	m->ctime_sec = a->ctime_sec;
 	m->ctime_nsec = a->ctime_nsec;
 	m->no_xattrs = a->no_xattrs != 0;
+	m->watched = a->watched != 0;
 }
 
 static void attr_from_msg(const Omfs__Attr *m, struct omfs_attr *a)
@@ -420,6 +421,7 @@ static void attr_from_msg(const Omfs__Attr *m, struct omfs_attr *a)
 	a->ctime_sec = m->ctime_sec;
 	a->ctime_nsec = m->ctime_nsec;
 	a->no_xattrs = m->no_xattrs;
+	a->watched = m->watched;
 }
 
 int omfs_wire_resp_encode(const struct omfs_resp *r, uint8_t **ret_buf, size_t *ret_len)
@@ -598,7 +600,7 @@ void omfs_resp_clear(struct omfs_resp *r)
 
 int omfs_wire_frame_encode(const struct omfs_frame *f, uint8_t **ret_buf, size_t *ret_len)
 {
-	if (f->kind < OMFS_FRAME_REQUEST || f->kind > OMFS_FRAME_REFUSED || f->error > 0 ||
+	if (f->kind < OMFS_FRAME_REQUEST || f->kind > OMFS_FRAME_NOTIFY || f->error > 0 ||
 	    f->payload.len > OMFS_MAX_MSG)
 		return -EINVAL;
 	Omfs__MeshFrame m = OMFS__MESH_FRAME__INIT;
@@ -625,7 +627,7 @@ int omfs_wire_frame_decode(const uint8_t *buf, size_t len, struct omfs_frame *re
 	int r = 0;
 	if (m->version != OMFS_PROTO_VERSION)
 		r = -EPROTO;
-	else if (m->kind < OMFS_FRAME_REQUEST || m->kind > OMFS_FRAME_REFUSED || m->error > 0)
+	else if (m->kind < OMFS_FRAME_REQUEST || m->kind > OMFS_FRAME_NOTIFY || m->error > 0)
 		r = -EBADMSG;
 	else if (m->payload.len > OMFS_MAX_MSG)
 		r = -EMSGSIZE;

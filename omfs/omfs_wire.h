@@ -18,6 +18,10 @@
 #define OMFS_MAX_MSG (OMFS_MAX_IO + 65536)
 #define OMFS_MAX_XATTR 65536
 #define OMFS_MAX_RELEASE 64 /* handles one request may release on the side (Request.released) */
+#define OMFS_MAX_CHANGES 256 /* changes in one Notify; more become `all` */
+/* How long a client may cache attributes and entries the server marked `watched` (the server
+ * tells it of every change); everything else is cached for the client's default (1 s). */
+#define OMFS_WATCHED_TTL_S 10
 
 enum omfs_op {
 	OMFS_OP_NONE = 0,
@@ -77,6 +81,7 @@ struct omfs_attr {
 	int64_t atime_sec, mtime_sec, ctime_sec;
 	uint32_t atime_nsec, mtime_nsec, ctime_nsec;
 	int no_xattrs; /* the server saw no extended attributes (0: not known) */
+	int watched;   /* the server reports changes of this inode (cache for OMFS_WATCHED_TTL_S) */
 };
 
 /* A byte string that is not NUL-terminated on the wire (paths, names, data). */
@@ -186,6 +191,7 @@ enum omfs_frame_kind {
 	OMFS_FRAME_REQUEST = 1,
 	OMFS_FRAME_REPLY = 2,
 	OMFS_FRAME_REFUSED = 3, /* error holds a negative errno; no payload */
+	OMFS_FRAME_NOTIFY = 4,	/* server -> client: an encoded Notify; xid 0 */
 };
 
 struct omfs_frame {
@@ -207,6 +213,39 @@ __attribute__((warn_unused_result)) int omfs_wire_frame_encode(const struct omfs
 __attribute__((warn_unused_result)) int omfs_wire_frame_decode(const uint8_t *buf, size_t len,
 							       struct omfs_frame *ret);
 void omfs_frame_clear(struct omfs_frame *f);
+
+/* What a server saw change (proto Notify): paths it served a change of, or that its file-system
+ * watch reported. `what` bits: */
+#define OMFS_CHG_NAME 1u /* the name was created, removed or replaced (its directory changed) */
+#define OMFS_CHG_ATTR 2u /* attributes of what the path names */
+#define OMFS_CHG_DATA 4u /* contents (and so size and times) */
+#define OMFS_CHG_ALL_ (OMFS_CHG_NAME | OMFS_CHG_ATTR | OMFS_CHG_DATA)
+
+struct omfs_change {
+	char *path; /* owned, NUL-terminated, server-absolute */
+	uint32_t what;
+};
+
+struct omfs_notify {
+	int all; /* forget everything cached of that node (then n == 0) */
+	size_t n, cap;
+	struct omfs_change *c; /* owned */
+};
+
+/* Adds a change (a path seen again gets the bits ORed in). Never fails: past OMFS_MAX_CHANGES
+ * paths, on a path that is empty, over PATH_MAX or contains a NUL, or out of memory, the list
+ * becomes `all` (what the receiver must then assume anyway). */
+void omfs_notify_add(struct omfs_notify *nt, const char *path, size_t len, uint32_t what);
+void omfs_notify_clear(struct omfs_notify *nt);
+/* Encodes (caller owns *ret_buf): 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_notify_encode(const struct omfs_notify *nt,
+								uint8_t **ret_buf,
+								size_t *ret_len);
+/* Decodes into *ret (which owns copies; omfs_notify_clear). Returns 0, -EBADMSG (malformed,
+ * more than OMFS_MAX_CHANGES, a path empty, relative, over PATH_MAX or with a NUL, no or unknown
+ * `what` bits) or -ENOMEM. */
+__attribute__((warn_unused_result)) int omfs_wire_notify_decode(const uint8_t *buf, size_t len,
+								struct omfs_notify *ret);
 
 /* 1 if the encoded request may wait on the server without bound (SETLK with wait, FLOCK
  * without LOCK_NB), else 0 (also for anything that does not decode). */

@@ -136,6 +136,7 @@ static void test_resp_roundtrip(void **state)
 	r.attr.size = 1 << 20;
 	r.attr.mtime_nsec = 999999999;
 	r.attr.no_xattrs = 1;
+	r.attr.watched = 1;
 	struct omfs_dirent ents[2] = {
 		{ .name = "a", .ino = 1, .type = 4, .off = 10 },
 		{ .name = "bb", .ino = 2, .type = 8, .off = 20, .has_attr = 1, .attr = { .ino = 2 } },
@@ -154,6 +155,8 @@ static void test_resp_roundtrip(void **state)
 	assert_int_equal(d.attr.mtime_nsec, 999999999);
 	assert_true(d.attr.no_xattrs);
 	assert_false(d.entries[1].attr.no_xattrs); /* absent means "not known" */
+	assert_true(d.attr.watched);
+	assert_false(d.entries[1].attr.watched);
 	assert_int_equal(d.nentries, 2);
 	assert_string_equal(d.entries[1].name, "bb");
 	assert_true(d.entries[1].has_attr);
@@ -169,6 +172,75 @@ static void test_resp_roundtrip(void **state)
 	r.error = 5;
 	assert_int_equal(omfs_wire_resp_encode(&r, &buf, &len), 0);
 	assert_int_equal(omfs_wire_resp_decode(buf, len, &d), -EBADMSG);
+	free(buf);
+}
+
+static void test_notify(void **state)
+{
+	(void)state;
+	struct omfs_notify nt = { 0 }, d;
+	omfs_notify_add(&nt, "/a/b", 4, OMFS_CHG_NAME);
+	omfs_notify_add(&nt, "/a", 2, OMFS_CHG_ATTR);
+	omfs_notify_add(&nt, "/a/bc", 4, OMFS_CHG_DATA); /* only "/a/b" of it: the same path */
+	assert_int_equal(nt.n, 2);
+	assert_int_equal(nt.c[0].what, OMFS_CHG_NAME | OMFS_CHG_DATA);
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(omfs_wire_notify_encode(&nt, &buf, &len), 0);
+	assert_int_equal(omfs_wire_notify_decode(buf, len, &d), 0);
+	free(buf);
+	assert_false(d.all);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.c[0].path, "/a/b");
+	assert_int_equal(d.c[0].what, OMFS_CHG_NAME | OMFS_CHG_DATA);
+	assert_string_equal(d.c[1].path, "/a");
+	omfs_notify_clear(&d);
+	/* what cannot be listed becomes "all": a bad path, too many paths */
+	omfs_notify_add(&nt, "rel", 3, OMFS_CHG_ATTR);
+	assert_true(nt.all);
+	assert_int_equal(nt.n, 0);
+	omfs_notify_add(&nt, "/x", 2, OMFS_CHG_ATTR); /* stays "all" */
+	assert_int_equal(nt.n, 0);
+	omfs_notify_clear(&nt);
+	assert_false(nt.all);
+	char p[32];
+	for (int i = 0; i <= OMFS_MAX_CHANGES; i++) {
+		int n = snprintf(p, sizeof(p), "/f%d", i);
+		omfs_notify_add(&nt, p, (size_t)n, OMFS_CHG_DATA);
+	}
+	assert_true(nt.all);
+	assert_int_equal(omfs_wire_notify_encode(&nt, &buf, &len), 0);
+	assert_int_equal(omfs_wire_notify_decode(buf, len, &d), 0);
+	free(buf);
+	assert_true(d.all);
+	assert_int_equal(d.n, 0);
+	omfs_notify_clear(&nt);
+	/* the decoder refuses what the receiver could misread */
+	const char *bad[] = { "", "rel", "/nul\\0x" };
+	for (size_t i = 0; i < 3; i++) {
+		struct omfs_change c = { (char *)bad[i], OMFS_CHG_NAME };
+		struct omfs_notify one = { .n = 1, .cap = 1, .c = &c };
+		assert_int_equal(omfs_wire_notify_encode(&one, &buf, &len), 0);
+		if (i == 2) /* a NUL inside: patch the encoded backslash pair into a real NUL */
+			for (size_t k = 0; k + 1 < len; k++)
+				if (buf[k] == '\\' && buf[k + 1] == '0') {
+					buf[k] = 0;
+					break;
+				}
+		assert_int_equal(omfs_wire_notify_decode(buf, len, &d), -EBADMSG);
+		free(buf);
+	}
+	struct omfs_change c = { "/ok", 8 }; /* an unknown bit */
+	struct omfs_notify one = { .n = 1, .cap = 1, .c = &c };
+	assert_int_equal(omfs_wire_notify_encode(&one, &buf, &len), 0);
+	assert_int_equal(omfs_wire_notify_decode(buf, len, &d), -EBADMSG);
+	free(buf);
+	/* a notify frame carries it */
+	struct omfs_frame f = { .kind = OMFS_FRAME_NOTIFY, .payload = { (const uint8_t *)"x", 1 } }, g;
+	assert_int_equal(omfs_wire_frame_encode(&f, &buf, &len), 0);
+	assert_int_equal(omfs_wire_frame_decode(buf, len, &g), 0);
+	assert_int_equal(g.kind, OMFS_FRAME_NOTIFY);
+	omfs_frame_clear(&g);
 	free(buf);
 }
 
@@ -239,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_req_roundtrip_all_ops),
 		cmocka_unit_test(test_req_bad_input),
 		cmocka_unit_test(test_resp_roundtrip),
+		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_client_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,8 @@ int omfs_server_new(const struct omfs_server_config *cfg, struct omfs_server **r
 	pthread_mutex_init(&srv->hlock, NULL);
 	srv->squash_uid = cfg->squash_uid ? cfg->squash_uid : 65534;
 	srv->squash_gid = cfg->squash_gid ? cfg->squash_gid : 65534;
+	srv->watched = cfg->watched;
+	srv->watched_ctx = cfg->watched_ctx;
 	srv->exports = calloc(cfg->nexports, sizeof(*srv->exports));
 	if (!srv->exports)
 		goto fail;
@@ -81,7 +84,7 @@ static void handle_destroy(struct srv_handle *h)
 	if (h->fd >= 0)
 		(void)close(h->fd); /* a close error here has no one left to hear it */
 	pthread_mutex_destroy(&h->lock);
-	free(h->vpath);
+	free(h->path);
 	free(h);
 }
 
@@ -108,7 +111,7 @@ void omfs_server_free(struct omfs_server **psrv)
 }
 
 int srv_handle_add(struct omfs_server *srv, uint64_t session, int fd, int is_dir, int accmode,
-		   struct srv_export *e, char *vpath, uint64_t *ret_id)
+		   struct srv_export *e, char *path, uint64_t *ret_id)
 {
 	struct srv_handle *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -150,7 +153,7 @@ int srv_handle_add(struct omfs_server *srv, uint64_t session, int fd, int is_dir
 		slot = srv->nslots++;
 	}
 	h->id = (++srv->gen << SLOT_BITS) | slot;
-	h->vpath = vpath; /* owned from here on, even on the error paths above it was not */
+	h->path = path; /* owned from here on, even on the error paths above it was not */
 	srv->slots[slot] = h;
 	srv->nhandles++;
 	pthread_mutex_unlock(&srv->hlock);
@@ -233,6 +236,39 @@ void omfs_server_session_close(struct omfs_server *srv, uint64_t session)
 	}
 }
 
+/* path renamed from `from` to `to` (or, exchange, the two swapped) -> its new name, malloc'ed;
+ * NULL when it is neither of them nor below them (or out of memory: then the old path stays). */
+static char *renamed_path(const char *path, const char *from, const char *to, int exchange)
+{
+	for (int k = 0; k < 1 + exchange; k++) {
+		const char *a = k ? to : from, *b = k ? from : to;
+		size_t al = strlen(a);
+		if (strncmp(path, a, al) != 0 || (path[al] != '\0' && path[al] != '/'))
+			continue;
+		char *n = malloc(strlen(b) + strlen(path + al) + 1);
+		if (n)
+			sprintf(n, "%s%s", b, path + al);
+		return n;
+	}
+	return NULL;
+}
+
+void srv_handles_renamed(struct omfs_server *srv, const char *from, const char *to, int exchange)
+{
+	pthread_mutex_lock(&srv->hlock);
+	for (size_t i = 0; i < srv->nslots; i++) {
+		struct srv_handle *h = srv->slots[i];
+		if (!h || !h->path || h->fd < 0)
+			continue;
+		char *n = renamed_path(h->path, from, to, exchange);
+		if (n) {
+			free(h->path);
+			h->path = n;
+		}
+	}
+	pthread_mutex_unlock(&srv->hlock);
+}
+
 size_t omfs_server_handle_count(struct omfs_server *srv)
 {
 	pthread_mutex_lock(&srv->hlock);
@@ -248,8 +284,43 @@ static int handle_op_is_credless(enum omfs_op op)
 	return op == OMFS_OP_READ || op == OMFS_OP_FLUSH;
 }
 
+/* What a successful request on `path` changed, for other clients' caches. */
+static void note_change(const struct omfs_req *req, const char *path, struct omfs_notify *chg)
+{
+	uint32_t w = 0;
+	switch (req->op) {
+	case OMFS_OP_SETATTR:
+		w = OMFS_CHG_ATTR | (req->valid & OMFS_SET_SIZE ? OMFS_CHG_DATA : 0);
+		break;
+	case OMFS_OP_WRITE:
+		w = OMFS_CHG_DATA;
+		break;
+	case OMFS_OP_MKNOD:
+	case OMFS_OP_MKDIR:
+	case OMFS_OP_UNLINK:
+	case OMFS_OP_RMDIR:
+	case OMFS_OP_SYMLINK:
+		w = OMFS_CHG_NAME;
+		break;
+	case OMFS_OP_CREATE:
+		w = OMFS_CHG_NAME | (req->flags & O_TRUNC ? OMFS_CHG_DATA : 0);
+		break;
+	case OMFS_OP_OPEN:
+		w = req->flags & O_TRUNC ? OMFS_CHG_DATA : 0;
+		break;
+	case OMFS_OP_SETXATTR:
+	case OMFS_OP_REMOVEXATTR:
+		w = OMFS_CHG_ATTR;
+		break;
+	default:
+		break;
+	}
+	if (w && chg) /* a handle without its path (out of memory at open) adds "all" */
+		omfs_notify_add(chg, path ? path : "", path ? strlen(path) : 0, w);
+}
+
 static int exec_handle(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
-		       struct omfs_resp *resp)
+		       struct omfs_resp *resp, struct omfs_notify *chg)
 {
 	if (req->op == OMFS_OP_RELEASE || req->op == OMFS_OP_RELEASEDIR)
 		return srv_handle_remove(srv, session, req->fh);
@@ -267,11 +338,17 @@ static int exec_handle(struct omfs_server *srv, uint64_t session, const struct o
 			rc = srv_op_handle(srv, req, h, resp);
 		srv_cred_leave(srv, &saved);
 	}
+	if (rc == 0 && chg) {
+		pthread_mutex_lock(&srv->hlock); /* a rename may replace h->path */
+		note_change(req, h->path, chg);
+		pthread_mutex_unlock(&srv->hlock);
+	}
 	srv_handle_put(srv, h);
 	return rc;
 }
 
-static int exec_two(struct omfs_server *srv, const struct omfs_req *req, struct omfs_resp *resp)
+static int exec_two(struct omfs_server *srv, const struct omfs_req *req, struct omfs_resp *resp,
+		    struct omfs_notify *chg)
 {
 	struct srv_path *from = malloc(2 * sizeof(*from));
 	if (!from)
@@ -294,12 +371,19 @@ static int exec_two(struct omfs_server *srv, const struct omfs_req *req, struct 
 			srv_cred_leave(srv, &saved);
 		}
 	}
+	if (rc == 0 && req->op == OMFS_OP_RENAME)
+		srv_handles_renamed(srv, from->norm, to->norm, (req->flags & RENAME_EXCHANGE) != 0);
+	if (rc == 0 && chg) {
+		omfs_notify_add(chg, to->norm, strlen(to->norm), OMFS_CHG_NAME);
+		omfs_notify_add(chg, from->norm, strlen(from->norm),
+				req->op == OMFS_OP_RENAME ? OMFS_CHG_NAME : OMFS_CHG_ATTR);
+	}
 	free(from);
 	return rc;
 }
 
 static int exec_path(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
-		     struct omfs_resp *resp)
+		     struct omfs_resp *resp, struct omfs_notify *chg)
 {
 	struct srv_path *p = malloc(sizeof(*p));
 	if (!p)
@@ -321,6 +405,8 @@ static int exec_path(struct omfs_server *srv, uint64_t session, const struct omf
 			srv_cred_leave(srv, &saved);
 		}
 	}
+	if (rc == 0)
+		note_change(req, p->norm, chg);
 	free(p);
 	return rc;
 }
@@ -347,8 +433,20 @@ static int uses_handle(const struct omfs_req *req)
 	}
 }
 
+static void mark_watched(struct omfs_server *srv, struct omfs_attr *a)
+{
+	a->watched = srv->watched && a->dev && srv->watched(srv->watched_ctx, a->dev);
+}
+
 void omfs_server_exec(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
 		      struct omfs_resp *resp)
+{
+	omfs_server_exec_changes(srv, session, req, resp, NULL);
+}
+
+void omfs_server_exec_changes(struct omfs_server *srv, uint64_t session,
+			      const struct omfs_req *req, struct omfs_resp *resp,
+			      struct omfs_notify *chg)
 {
 	memset(resp, 0, sizeof(*resp));
 	/* deferred releases first: the client closed these before it sent this request; one
@@ -359,14 +457,20 @@ void omfs_server_exec(struct omfs_server *srv, uint64_t session, const struct om
 	if (req->op <= OMFS_OP_NONE || req->op >= OMFS_OP_COUNT_)
 		rc = -ENOSYS;
 	else if (uses_handle(req))
-		rc = exec_handle(srv, session, req, resp);
+		rc = exec_handle(srv, session, req, resp, chg);
 	else if (req->op == OMFS_OP_RENAME || req->op == OMFS_OP_LINK)
-		rc = exec_two(srv, req, resp);
+		rc = exec_two(srv, req, resp, chg);
 	else
-		rc = exec_path(srv, session, req, resp);
+		rc = exec_path(srv, session, req, resp, chg);
 	if (rc < 0) {
 		omfs_resp_clear(resp);
 		resp->error = rc;
+	} else {
+		if (resp->has_attr)
+			mark_watched(srv, &resp->attr);
+		for (size_t i = 0; i < resp->nentries; i++)
+			if (resp->entries[i].has_attr)
+				mark_watched(srv, &resp->entries[i].attr);
 	}
 	resp->version = OMFS_PROTO_VERSION;
 	resp->id = req->id;

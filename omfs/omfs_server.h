@@ -35,6 +35,11 @@ struct omfs_server_config {
 	const struct omfs_export *exports; /* borrowed during omfs_server_new only */
 	size_t nexports;
 	uint32_t squash_uid, squash_gid; /* 0 means 65534 */
+	/* Optional: 1 if changes on the file system with this st_dev reach the clients (omxd's
+	 * watch, omfs_watch.h); such attributes go out marked `watched` (long client caching).
+	 * Called from any serving thread. */
+	int (*watched)(void *ctx, uint64_t dev);
+	void *watched_ctx;
 };
 
 /* Opens every export root. Caller owns *ret_srv (omfs_server_free).
@@ -49,6 +54,12 @@ void omfs_server_free(struct omfs_server **srv);
  * Errors are reported in resp->error; this call itself cannot fail. */
 void omfs_server_exec(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
 		      struct omfs_resp *resp);
+
+/* The same, and adds to *chg (when not NULL) what the request changed, for other clients'
+ * caches: names created, removed or renamed, attributes and data, by server path. */
+void omfs_server_exec_changes(struct omfs_server *srv, uint64_t session,
+			      const struct omfs_req *req, struct omfs_resp *resp,
+			      struct omfs_notify *chg);
 
 /* Decodes, executes and encodes. On success the caller owns *ret_buf. An undecodable request
  * still gets a reply (error -EBADMSG or -EPROTO). Returns 0 or -ENOMEM. */

@@ -35,13 +35,15 @@ struct srv_handle {
 	int refs;		/* table reference + one per request using it */
 	pthread_mutex_t lock;	/* readdir position; lockfds list */
 	struct srv_lockfd *lockfds; /* per POSIX lock owner, OFD locks */
-	char *vpath;		/* virtual directory: its normalized path */
+	char *path;		/* normalized path at open (NULL: out of memory); virtual: what it lists */
 };
 
 struct omfs_server {
 	struct srv_export *exports;
 	size_t nexports;
 	uint32_t squash_uid, squash_gid;
+	int (*watched)(void *ctx, uint64_t dev);
+	void *watched_ctx;
 	int can_switch; /* has CAP_SETUID and CAP_SETGID */
 	uid_t base_uid;
 	gid_t base_gid;
@@ -100,11 +102,14 @@ int srv_is_root(const struct srv_export *e, const struct omfs_cred *c);
 
 /* omfs_server.c: handle table */
 int srv_handle_add(struct omfs_server *srv, uint64_t session, int fd, int is_dir, int accmode,
-		   struct srv_export *e, char *vpath, uint64_t *ret_id);
+		   struct srv_export *e, char *path, uint64_t *ret_id);
 int srv_handle_get(struct omfs_server *srv, uint64_t session, uint64_t id,
 		   struct srv_handle **ret_h);
 void srv_handle_put(struct omfs_server *srv, struct srv_handle *h);
 int srv_handle_remove(struct omfs_server *srv, uint64_t session, uint64_t id);
+/* After a rename: handles opened under `from` now name the file under `to` (their path names
+ * it in change notifications). The paths are read and replaced under hlock only. */
+void srv_handles_renamed(struct omfs_server *srv, const char *from, const char *to, int exchange);
 
 /* omfs_server_ops.c / omfs_server_io.c: each returns 0 or a negative errno and fills resp */
 int srv_op_path(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,

@@ -90,8 +90,10 @@ int srv_op_open(struct omfs_server *srv, uint64_t session, const struct omfs_req
 		omfs_attr_from_stat(&st, &resp->attr);
 		srv_attr_xattrs(fd, "", &resp->attr);
 		resp->has_attr = 1;
-		rc = srv_handle_add(srv, session, fd, S_ISDIR(st.st_mode), acc, p->exp, NULL,
-				    &resp->fh);
+		/* the path names the file in change notifications (writes through the handle);
+		 * without it (no memory) they are sent as "all" */
+		rc = srv_handle_add(srv, session, fd, S_ISDIR(st.st_mode), acc, p->exp,
+				    strdup(p->norm), &resp->fh);
 	}
 	if (rc < 0)
 		(void)close(fd); /* never handed out */
@@ -194,7 +196,7 @@ static int readdir_virtual(struct omfs_server *srv, struct srv_handle *h,
 {
 	char **names;
 	size_t n, cap = 0;
-	int rc = srv_virtual_children(srv, h->vpath, &names, &n);
+	int rc = srv_virtual_children(srv, h->path, &names, &n);
 	if (rc < 0)
 		return rc;
 	size_t budget = req->size ? req->size : 4096, used = 0;
@@ -273,7 +275,7 @@ static int op_readdir(struct omfs_server *srv, struct srv_handle *h, const struc
 {
 	if (!h->is_dir)
 		return -ENOTDIR;
-	if (h->vpath)
+	if (h->fd < 0)
 		return readdir_virtual(srv, h, req, resp);
 	pthread_mutex_lock(&h->lock);
 	int rc = readdir_fill(h, req, resp);

@@ -317,6 +317,150 @@ static void test_released_on_the_side(void **state)
 	assert_int_equal(omfs_server_handle_count(fx.srv), before - 3);
 }
 
+/* Runs r with a change list; returns resp->error and leaves the changes in *chg. */
+static int run_chg(struct omfs_req *r, struct omfs_notify *chg, uint64_t *ret_fh)
+{
+	struct omfs_resp resp;
+	omfs_notify_clear(chg);
+	omfs_server_exec_changes(fx.srv, 1, r, &resp, chg);
+	if (ret_fh)
+		*ret_fh = resp.fh;
+	int rc = resp.error;
+	omfs_resp_clear(&resp);
+	return rc;
+}
+
+static void expect_change(const struct omfs_notify *chg, size_t i, const char *rel, uint32_t what)
+{
+	assert_false(chg->all);
+	assert_true(i < chg->n);
+	assert_string_equal(chg->c[i].path, P(rel));
+	assert_int_equal(chg->c[i].what, what);
+}
+
+/* What a request changed is reported by server path (for other clients' caches); a handle
+ * follows its file through a rename; a failed or read-only request changes nothing. */
+static void test_changes(void **state)
+{
+	(void)state;
+	struct omfs_notify chg = { 0 };
+	struct omfs_req r;
+	uint64_t fh;
+	char p2[PATH_MAX];
+	req_init(&r, OMFS_OP_CREATE, &CRED_ROOT, P("nosq/c1"));
+	r.flags = O_CREAT | O_WRONLY | O_TRUNC;
+	r.mode = 0644;
+	assert_int_equal(run_chg(&r, &chg, &fh), 0);
+	assert_int_equal(chg.n, 1);
+	expect_change(&chg, 0, "nosq/c1", OMFS_CHG_NAME | OMFS_CHG_DATA);
+	req_init(&r, OMFS_OP_WRITE, &CRED_ROOT, NULL);
+	r.fh = fh;
+	r.data = (struct omfs_buf){ (const uint8_t *)"abc", 3 };
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	expect_change(&chg, 0, "nosq/c1", OMFS_CHG_DATA);
+	/* rename: both names; the open handle now names the new one */
+	fx_mkdir("nosq/rd", 0755);
+	req_init(&r, OMFS_OP_RENAME, &CRED_ROOT, P("nosq/c1"));
+	snprintf(p2, sizeof(p2), "%s", P("nosq/rd/c2"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)p2, strlen(p2) };
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	assert_int_equal(chg.n, 2);
+	expect_change(&chg, 0, "nosq/rd/c2", OMFS_CHG_NAME);
+	expect_change(&chg, 1, "nosq/c1", OMFS_CHG_NAME);
+	req_init(&r, OMFS_OP_RENAME, &CRED_ROOT, P("nosq/rd")); /* and its directory */
+	snprintf(p2, sizeof(p2), "%s", P("nosq/rd2"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)p2, strlen(p2) };
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	req_init(&r, OMFS_OP_SETATTR, &CRED_ROOT, NULL);
+	r.fh = fh;
+	r.valid = OMFS_SET_SIZE;
+	r.offset = 1;
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	expect_change(&chg, 0, "nosq/rd2/c2", OMFS_CHG_ATTR | OMFS_CHG_DATA);
+	/* link: the new name, and the attributes (link count) of the old one */
+	req_init(&r, OMFS_OP_LINK, &CRED_ROOT, P("nosq/rd2/c2"));
+	snprintf(p2, sizeof(p2), "%s", P("nosq/c3"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)p2, strlen(p2) };
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	expect_change(&chg, 0, "nosq/c3", OMFS_CHG_NAME);
+	expect_change(&chg, 1, "nosq/rd2/c2", OMFS_CHG_ATTR);
+	req_init(&r, OMFS_OP_SETXATTR, &CRED_ROOT, P("nosq/c3"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)"user.k", 6 };
+	r.data = (struct omfs_buf){ (const uint8_t *)"v", 1 };
+	int xrc = run_chg(&r, &chg, NULL);
+	if (xrc == 0)
+		expect_change(&chg, 0, "nosq/c3", OMFS_CHG_ATTR);
+	else
+		assert_int_equal(chg.n, 0); /* a file system without user xattrs */
+	req_init(&r, OMFS_OP_UNLINK, &CRED_ROOT, P("nosq/c3"));
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	assert_int_equal(chg.n, 1);
+	expect_change(&chg, 0, "nosq/c3", OMFS_CHG_NAME);
+	/* nothing changed: a failure, a read */
+	assert_int_equal(run_chg(&r, &chg, NULL), -ENOENT);
+	assert_int_equal(chg.n, 0);
+	assert_false(chg.all);
+	req_init(&r, OMFS_OP_GETATTR, &CRED_ROOT, P("nosq/rd2/c2"));
+	assert_int_equal(run_chg(&r, &chg, NULL), 0);
+	req_init(&r, OMFS_OP_OPEN, &CRED_ROOT, P("nosq/rd2/c2"));
+	r.flags = O_RDONLY;
+	uint64_t fh2;
+	assert_int_equal(run_chg(&r, &chg, &fh2), 0);
+	assert_int_equal(chg.n, 0);
+	assert_int_equal(fx_release(1, fh2), 0);
+	assert_int_equal(fx_release(1, fh), 0);
+	omfs_notify_clear(&chg);
+}
+
+static dev_t watched_dev;
+static int is_watched(void *ctx, uint64_t dev)
+{
+	(void)ctx;
+	return dev == (uint64_t)watched_dev;
+}
+
+/* Attributes on a watched file system go out marked, in every reply that carries them. */
+static void test_watched_attrs(void **state)
+{
+	(void)state;
+	struct stat st;
+	assert_int_equal(stat(P("exp"), &st), 0);
+	struct omfs_export ex = { .path = P("exp"), .no_root_squash = 1 };
+	struct omfs_server_config cfg = { .exports = &ex, .nexports = 1, .watched = is_watched };
+	struct omfs_server *s;
+	assert_int_equal(omfs_server_new(&cfg, &s), 0);
+	struct omfs_req r;
+	struct omfs_resp resp;
+	for (int w = 0; w < 2; w++) {
+		watched_dev = w ? st.st_dev : (dev_t)-1;
+		req_init(&r, OMFS_OP_LOOKUP, &CRED_ROOT, P("exp/hello"));
+		omfs_server_exec(s, 1, &r, &resp);
+		assert_int_equal(resp.error, 0);
+		assert_int_equal(resp.attr.watched, w);
+		omfs_resp_clear(&resp);
+		req_init(&r, OMFS_OP_OPENDIR, &CRED_ROOT, P("exp"));
+		omfs_server_exec(s, 1, &r, &resp);
+		assert_int_equal(resp.error, 0);
+		uint64_t dh = resp.fh;
+		omfs_resp_clear(&resp);
+		req_init(&r, OMFS_OP_READDIR, &CRED_ROOT, NULL);
+		r.fh = dh;
+		r.plus = 1;
+		r.size = 65536;
+		omfs_server_exec(s, 1, &r, &resp);
+		assert_int_equal(resp.error, 0);
+		size_t seen = 0;
+		for (size_t i = 0; i < resp.nentries; i++)
+			if (resp.entries[i].has_attr && strcmp(resp.entries[i].name, "..") != 0) {
+				assert_int_equal(resp.entries[i].attr.watched, w);
+				seen++;
+			}
+		assert_true(seen > 0);
+		omfs_resp_clear(&resp);
+	}
+	omfs_server_free(&s);
+}
+
 static void test_export_config(void **state)
 {
 	(void)state;
@@ -345,6 +489,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errno_values, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_released_on_the_side, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_changes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_watched_attrs, fx_setup, fx_teardown),
 		cmocka_unit_test(test_export_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

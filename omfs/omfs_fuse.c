@@ -130,6 +130,18 @@ void fz_note_attr(struct omfs_fuse *f, struct fnode *n, const struct omfs_attr *
 	__atomic_store_n(&n->noxattr_until_ms, until, __ATOMIC_RELEASE);
 }
 
+double fz_attr_ttl(const struct omfs_fuse *f, const struct omfs_attr *a)
+{
+	if (!a->watched || (!S_ISDIR(a->mode) && a->nlink > 1))
+		return f->attr_timeout;
+	return f->watched_timeout;
+}
+
+double fz_entry_ttl(const struct omfs_fuse *f, const struct omfs_attr *a)
+{
+	return a->watched ? f->watched_timeout : f->entry_timeout;
+}
+
 void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint32_t node,
 		    const struct omfs_attr *a, uint32_t xgen)
 {
@@ -143,8 +155,8 @@ void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint
 		return;
 	}
 	e.ino = ft_ino(&f->ft, n);
-	e.attr_timeout = f->attr_timeout;
-	e.entry_timeout = f->entry_timeout;
+	e.attr_timeout = fz_attr_ttl(f, a);
+	e.entry_timeout = fz_entry_ttl(f, a);
 	fz_stat(node, a, &e.attr);
 	fz_note_attr(f, n, a, xgen);
 	if (fuse_reply_entry(req, &e) != 0)
@@ -357,7 +369,7 @@ static void attr_op(fuse_req_t req, fuse_ino_t ino, struct omfs_req *r, struct f
 	}
 	fz_stat(node, &resp.attr, &st);
 	fz_note_attr(f, n, &resp.attr, xgen);
-	fuse_reply_attr(req, &st, f->attr_timeout);
+	fuse_reply_attr(req, &st, fz_attr_ttl(f, &resp.attr));
 	omfs_resp_clear(&resp);
 }
 
@@ -662,6 +674,9 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 	f->hooks = cfg->hooks;
 	f->entry_timeout = cfg->entry_timeout > 0 ? cfg->entry_timeout : 1.0;
 	f->attr_timeout = cfg->attr_timeout > 0 ? cfg->attr_timeout : 1.0;
+	f->watched_timeout = cfg->watched_timeout > 0 ? cfg->watched_timeout : OMFS_WATCHED_TTL_S;
+	if (f->watched_timeout < f->attr_timeout)
+		f->watched_timeout = f->attr_timeout;
 	f->max_threads = cfg->max_threads;
 	int rrc = fz_rel_start(f);
 	if (rrc < 0) {
@@ -734,11 +749,4 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 	pthread_cond_destroy(&f->wb_cond);
 	free(f);
 	*pf = NULL;
-}
-
-int omfs_fuse_node_gone(struct omfs_fuse *f, uint32_t node)
-{
-	char name[16];
-	int n = snprintf(name, sizeof(name), "%u", node);
-	return fuse_lowlevel_notify_inval_entry(f->se, FUSE_ROOT_ID, name, (size_t)n);
 }

@@ -5,8 +5,10 @@
  *   /mfs/here -> <id>     the node the calling process runs on (hooks.here_of)
  *   /mfs/<id>/path        `path` on node <id>, through omfs_client to that node's server core
  *
- * Kernel caching: entries and attributes for `entry_timeout`/`attr_timeout` seconds, page cache
- * dropped at every open (close-to-open consistency, as NFS), so mmap works (no direct_io).
+ * Kernel caching: entries and attributes for `entry_timeout`/`attr_timeout` seconds, or for
+ * `watched_timeout` where the server marks them watched (it then reports every change, which
+ * the owner hands to omfs_fuse_notify); page cache dropped at every open (close-to-open
+ * consistency, as NFS), so mmap works (no direct_io).
  * Requests run in libfuse's multi-threaded loop; 1 MiB reads and writes.
  * omfs_fuse_free() unmounts. Not async-signal-safe: call omfs_fuse_exit() from a normal thread
  * (or let libfuse's own signal handlers, installed by omfs_fuse_run, do it).
@@ -34,6 +36,7 @@ struct omfs_fuse_config {
 	struct omfs_client *client; /* borrowed; must outlive the mount */
 	struct omfs_fuse_hooks hooks;
 	double entry_timeout, attr_timeout; /* seconds; 0 means the default 1.0 */
+	double watched_timeout; /* for attributes the server marks watched; 0: OMFS_WATCHED_TTL_S */
 	int allow_other;		    /* let every user see the mount (omxd: yes) */
 	int debug;			    /* libfuse request tracing on stderr */
 	int max_threads;		    /* 0: libfuse's default */
@@ -57,3 +60,10 @@ void omfs_fuse_free(struct omfs_fuse **f);
 /* Drops the kernel's cached /mfs/<node> entry (the node died or left): its directory
  * disappears at the next lookup. Returns 0 or a negative errno. */
 int omfs_fuse_node_gone(struct omfs_fuse *f, uint32_t node);
+
+struct omfs_notify;
+/* Node `node` reported changes: drops what the kernel caches of those paths (names, their
+ * directories' and their own attributes, data for data changes; everything of that node for
+ * `all`). Blocks on the kernel's locks: call it from a thread that no FUSE request waits on
+ * (never the FUSE loop or a thread a FUSE request needs to finish). Returns 0. */
+int omfs_fuse_notify(struct omfs_fuse *f, uint32_t node, const struct omfs_notify *nt);

@@ -1,6 +1,8 @@
 /* omfs_fuse_inode.c - node ids <-> (parent, name) for the FUSE front. See omfs_fuse_int.h.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,4 +244,70 @@ void ft_rename(struct ftable *t, struct fnode *p1, const char *n1, struct fnode 
 	else if (b)
 		maybe_free(t, b);
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* Under t->lock: the child (parent, name) of name length len, or NULL. */
+static struct fnode *child_locked(struct ftable *t, struct fnode *parent, const char *name,
+				  size_t len)
+{
+	char buf[NAME_MAX + 1];
+	if (len == 0 || len > NAME_MAX)
+		return NULL;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return *find_slot(t, parent, buf);
+}
+
+int ft_resolve(struct ftable *t, uint32_t node, const char *path, fuse_ino_t *ret_parent,
+	       fuse_ino_t *ret_ino, const char **ret_name)
+{
+	*ret_parent = *ret_ino = 0;
+	*ret_name = NULL;
+	if (path[0] != '/')
+		return -EINVAL;
+	char id[16];
+	int idl = snprintf(id, sizeof(id), "%u", node);
+	pthread_mutex_lock(&t->lock);
+	struct fnode *parent = &t->root, *cur = child_locked(t, &t->root, id, (size_t)idl);
+	const char *p = path, *last = NULL;
+	while (cur) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		parent = cur;
+		last = p;
+		cur = child_locked(t, cur, p, len);
+		p += len;
+		if (*p && !cur)
+			parent = NULL; /* an ancestor is not known: neither is anything below it */
+	}
+	if (parent && last) {
+		*ret_parent = ft_ino(t, parent);
+		*ret_name = last;
+	}
+	if (cur) {
+		*ret_ino = ft_ino(t, cur);
+		__atomic_store_n(&cur->noxattr_until_ms, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cur->nocap_until_ms, 0, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+size_t ft_nodes_of(struct ftable *t, uint32_t node, fuse_ino_t *ids, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->lock);
+	for (size_t b = 0; b < t->nbuckets && n < max; b++)
+		for (struct fnode *x = t->buckets[b]; x && n < max; x = x->hnext)
+			if ((x->kind == FK_NODE || x->kind == FK_FILE) && x->node == node) {
+				ids[n++] = ft_ino(t, x);
+				__atomic_store_n(&x->noxattr_until_ms, 0, __ATOMIC_RELAXED);
+				__atomic_store_n(&x->nocap_until_ms, 0, __ATOMIC_RELAXED);
+			}
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }

@@ -53,6 +53,13 @@ void ft_detach(struct ftable *t, struct fnode *parent, const char *name);
 /* After a successful rename; exchange swaps the two names. */
 void ft_rename(struct ftable *t, struct fnode *p1, const char *n1, struct fnode *p2,
 	       const char *n2, int exchange);
+/* The node ids of server path `path` on cluster node `node` and of its parent (0: the kernel
+ * was never given one); *ret_name: its last component, inside path. Also forgets the xattr
+ * answers cached for it. Returns -EINVAL for a path that is not absolute. */
+int ft_resolve(struct ftable *t, uint32_t node, const char *path, fuse_ino_t *ret_parent,
+	       fuse_ino_t *ret_ino, const char **ret_name);
+/* Up to max node ids of cluster node `node` (its /mfs/<node> directory included); how many. */
+size_t ft_nodes_of(struct ftable *t, uint32_t node, fuse_ino_t *ids, size_t max);
 
 #include "omfs/omfs_client.h"
 #include "omfs/omfs_fuse.h"
@@ -68,6 +75,7 @@ struct omfs_fuse {
 	uint32_t self;
 	struct omfs_fuse_hooks hooks;
 	double entry_timeout, attr_timeout;
+	double watched_timeout; /* for what the server marked `watched` */
 	int max_threads;
 	int mounted;
 	struct ftable ft;
@@ -172,6 +180,11 @@ void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
  * xgen: f->xgen read (fz_xgen) before the request that produced a was sent. */
 void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint32_t node,
 		    const struct omfs_attr *a, uint32_t xgen);
+/* How long the kernel may keep attributes a, and an entry for them: long where the server
+ * reports every change (a->watched); a non-directory with several names stays short (each
+ * name is its own node here, and a change through one name is reported for that name only). */
+double fz_attr_ttl(const struct omfs_fuse *f, const struct omfs_attr *a);
+double fz_entry_ttl(const struct omfs_fuse *f, const struct omfs_attr *a);
 /* The xattr generation to pass to fz_note_attr, read before sending a request. */
 uint32_t fz_xgen(struct omfs_fuse *f);
 /* Attributes a of n were just given to the kernel: remember for attr_timeout whether the

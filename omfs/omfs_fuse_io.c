@@ -247,8 +247,8 @@ void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
 	e.ino = ft_ino(&f->ft, n);
-	e.attr_timeout = f->attr_timeout;
-	e.entry_timeout = f->entry_timeout;
+	e.attr_timeout = fz_attr_ttl(f, &resp.attr);
+	e.entry_timeout = fz_entry_ttl(f, &resp.attr);
 	fz_stat(fo->node, &resp.attr, &e.attr);
 	fz_note_attr(f, n, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
@@ -464,8 +464,8 @@ static size_t add_entry(fuse_req_t req, struct fnode *dir, uint32_t node,
 		n = ft_ref_child(&f->ft, dir, d->name, FK_FILE, node);
 		if (n) {
 			e.ino = ft_ino(&f->ft, n);
-			e.attr_timeout = f->attr_timeout;
-			e.entry_timeout = f->entry_timeout;
+			e.attr_timeout = fz_attr_ttl(f, &d->attr);
+			e.entry_timeout = fz_entry_ttl(f, &d->attr);
 			fz_note_attr(f, n, &d->attr, xgen);
 		}
 	}

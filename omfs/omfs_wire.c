@@ -104,6 +104,7 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 	m.cred = &cred;
 	m.n_released = r->nrelease;
 	m.released = (uint64_t *)r->release;
+	m.notify_sender = r->notify_sender != 0;
 	m.op_case = (Omfs__Request__OpCase)(r->op + 9);
 	switch (ops[r->op].kind) {
 	case K_PATH:
@@ -347,6 +348,7 @@ int omfs_wire_req_decode(const uint8_t *buf, size_t len, struct omfs_req *ret_re
 		return -EBADMSG;
 	}
 	r.nrelease = (uint32_t)m->n_released;
+	r.notify_sender = m->notify_sender;
 	for (size_t i = 0; i < m->n_released; i++)
 		r.release[i] = m->released[i];
 	if (m->cred) {

@@ -113,6 +113,7 @@ struct omfs_req {
 	int plus, datasync, wait;
 	uint32_t nrelease; /* handles to drop before the operation (deferred releases) */
 	uint64_t release[OMFS_MAX_RELEASE];
+	int notify_sender; /* tell the sending node of this request's changes too (Request field 5) */
 	void *priv_; /* decoder's message; freed by omfs_req_clear */
 };
 

@@ -212,7 +212,11 @@ static int serve_local(struct omxd_mfs *m, const uint8_t *req, size_t len, uint8
 		}
 		pthread_mutex_unlock(&m->blk_lock);
 	}
-	int r = omfs_server_handle(m->srv, MFS_SESSION_FUSE, req, len, ret_resp, ret_len);
+	struct omfs_notify chg = { 0 };
+	bool unused;
+	mfs_note_local_fuse(m);
+	int r = mfs_serve_bytes(m, MFS_SESSION_FUSE, req, len, ret_resp, ret_len, &chg, &unused);
+	mfs_push_changes(m, &chg, MFS_SESSION_FUSE);
 	if (r == 0 && reg && atomic_load(&m->unmounting))
 		eintr_to_enotconn(ret_resp, ret_len);
 	if (reg) {
@@ -300,6 +304,7 @@ static void deliver(struct omxd_mfs *m, struct mfs_result *r)
 		else
 			log_debug("oMFS reply to %s: %s", r->addr, strerror(-e));
 	}
+	mfs_fan_out(m, &r->chg, r->origin, r->to_origin); /* after the reply */
 	free(r->data);
 	free(r);
 }
@@ -455,6 +460,15 @@ void mfs_fuse_node_gone(struct omxd_mfs *m, uint32_t node)
 		log_debug("/mfs/%u invalidation: %s", node, strerror(-r));
 }
 
+/* Worker side of MFS_JOB_INVAL. */
+void mfs_fuse_notify(struct omxd_mfs *m, uint32_t node, const struct omfs_notify *chg)
+{
+	pthread_mutex_lock(&m->flock);
+	if (m->fuse)
+		(void)omfs_fuse_notify(m->fuse, node, chg);
+	pthread_mutex_unlock(&m->flock);
+}
+
 /* ---- life cycle ------------------------------------------------------------------------------- */
 
 static int server_new(struct omxd *d, struct omfs_server **ret)
@@ -469,7 +483,12 @@ static int server_new(struct omxd *d, struct omfs_server **ret)
 		ex[0] = (struct omfs_export){ .path = "/", .no_root_squash = !d->opts.root_squash };
 		n = 1;
 	}
+	mfs_watch_open(d->mfs, ex, n);
 	struct omfs_server_config cfg = { .exports = ex, .nexports = n };
+	if (d->mfs->watch) {
+		cfg.watched = omfs_watch_covers;
+		cfg.watched_ctx = d->mfs->watch;
+	}
 	int r = omfs_server_new(&cfg, ret);
 	if (r < 0)
 		return r;
@@ -486,6 +505,7 @@ int omxd_mfs_new(struct omxd *d)
 		return -ENOMEM;
 	m->d = d;
 	m->efd = -1;
+	m->watch_stop = -1;
 	atomic_store(&m->self, d->opts.node_id ? d->opts.node_id : d->node_id);
 	pthread_mutex_init(&m->jlock, NULL);
 	pthread_cond_init(&m->jcond, NULL);
@@ -515,6 +535,8 @@ int omxd_mfs_new(struct omxd *d)
 	if (r == 0)
 		r = mfs_pool_start(m);
 	if (r == 0)
+		r = mfs_watch_start(m);
+	if (r == 0)
 		live_refresh(m);
 	if (r < 0)
 		omxd_mfs_free(d);
@@ -529,6 +551,7 @@ void omxd_mfs_free(struct omxd *d)
 	unmount_mfs(m);
 	if (m->calls)
 		omfs_calls_set_closed(m->calls, -ESHUTDOWN);
+	mfs_watch_stop(m);
 	mfs_pool_stop(m);
 	if (m->efd >= 0)
 		omxd_mfs_dispatch(d); /* answer parked control clients */
@@ -537,6 +560,7 @@ void omxd_mfs_free(struct omxd *d)
 	omfs_client_free(&m->client);
 	omfs_calls_free(&m->calls);
 	omfs_server_free(&m->srv);
+	omfs_watch_free(&m->watch);
 	if (m->efd >= 0)
 		(void)close(m->efd);
 	free(m->live);
@@ -600,11 +624,12 @@ void omxd_mfs_counters(const struct omxd *d, struct control_status *s)
 		return;
 #define C(f) control_status_add_counter(s, "omfs_" #f, m->f)
 	C(rx_requests), C(tx_replies), C(refused_nonmember), C(oversize), C(bad_frames);
-	C(late_replies), C(ctl_requests), C(ctl_refused);
+	C(late_replies), C(ctl_requests), C(ctl_refused), C(tx_notifies), C(rx_notifies);
 #undef C
 	control_status_add_counter(s, "omfs_malformed", atomic_load(&m->malformed));
 	control_status_add_counter(s, "omfs_calls_in_flight", omfs_calls_count(m->calls));
 	control_status_add_counter(s, "omfs_sessions", m->nsess);
 	control_status_add_counter(s, "omfs_open_handles", omfs_server_handle_count(m->srv));
 	control_status_add_counter(s, "omfs_mounted", m->fuse != NULL);
+	control_status_add_counter(s, "omfs_watched_fs", m->watch ? omfs_watch_count(m->watch) : 0);
 }

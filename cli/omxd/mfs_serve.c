@@ -36,16 +36,18 @@
 
 /* ---- worker pool ---------------------------------------------------------------------------- */
 
-/* Decodes, executes, encodes (like omfs_server_handle, counting undecodable requests). */
-static int serve_bytes(struct omxd_mfs *m, uint64_t session, const uint8_t *buf, size_t len,
-		       uint8_t **ret, size_t *ret_len)
+int mfs_serve_bytes(struct omxd_mfs *m, uint64_t session, const uint8_t *buf, size_t len,
+		    uint8_t **ret, size_t *ret_len, struct omfs_notify *chg,
+		    bool *ret_notify_sender)
 {
 	struct omfs_req req;
 	struct omfs_resp resp;
 	memset(&req, 0, sizeof(req));
 	int rc = omfs_wire_req_decode(buf, len, &req);
+	*ret_notify_sender = false;
 	if (rc == 0) {
-		omfs_server_exec(m->srv, session, &req, &resp);
+		omfs_server_exec_changes(m->srv, session, &req, &resp, chg);
+		*ret_notify_sender = req.notify_sender != 0;
 	} else {
 		atomic_fetch_add(&m->malformed, 1);
 		if (!atomic_exchange(&m->logged_malformed, true))
@@ -67,7 +69,10 @@ static void run_serve(struct omxd_mfs *m, struct mfs_job *j)
 {
 	uint8_t *out = NULL, *frame = NULL;
 	size_t outlen = 0, flen = 0;
-	int r = serve_bytes(m, j->session, j->frame.payload.p, j->frame.payload.len, &out, &outlen);
+	struct omfs_notify chg = { 0 };
+	bool to_origin;
+	int r = mfs_serve_bytes(m, j->session, j->frame.payload.p, j->frame.payload.len, &out,
+				&outlen, &chg, &to_origin);
 	struct omfs_frame f = { .kind = OMFS_FRAME_REPLY, .xid = j->xid };
 	if (r == 0) {
 		f.payload = (struct omfs_buf){ out, outlen };
@@ -80,9 +85,13 @@ static void run_serve(struct omxd_mfs *m, struct mfs_job *j)
 	struct mfs_result *res = r == 0 ? calloc(1, sizeof(*res)) : NULL;
 	if (!res) {
 		free(frame);
+		omfs_notify_clear(&chg);
 		return; /* the requester times out */
 	}
 	res->kind = MFS_RES_PEER;
+	res->chg = chg;
+	res->origin = j->session;
+	res->to_origin = to_origin;
 	snprintf(res->addr, sizeof(res->addr), "%s", j->addr);
 	res->data = frame;
 	res->len = flen;
@@ -98,7 +107,10 @@ static void run_ctl_local(struct omxd_mfs *m, struct mfs_job *j)
 	}
 	res->kind = MFS_RES_CTL;
 	res->fd = j->fd;
-	res->err = serve_bytes(m, MFS_SESSION_CTL, j->data, j->len, &res->data, &res->len);
+	bool unused;
+	res->err = mfs_serve_bytes(m, MFS_SESSION_CTL, j->data, j->len, &res->data, &res->len,
+				   &res->chg, &unused);
+	res->origin = MFS_SESSION_CTL;
 	mfs_push_result(m, res);
 }
 
@@ -117,12 +129,16 @@ static void run_job(struct omxd_mfs *m, struct mfs_job *j)
 	case MFS_JOB_NODE_GONE:
 		mfs_fuse_node_gone(m, j->node);
 		break;
+	case MFS_JOB_INVAL:
+		mfs_fuse_notify(m, j->node, &j->chg);
+		break;
 	}
 }
 
 static void job_free(struct mfs_job *j)
 {
 	omfs_frame_clear(&j->frame);
+	omfs_notify_clear(&j->chg);
 	free(j->data);
 	free(j);
 }
@@ -303,6 +319,7 @@ static struct mfs_session *session_of(struct omxd_mfs *m, const uint8_t *peer,
 		memcpy(s->curve, peer, GOSSIP_MESH_KEY_LEN);
 		s->node = mb.id;
 		s->id = (uint64_t)mb.id << 32 | ++m->epoch;
+		s->last_ms = 0;
 		snprintf(ret_addr, GOSSIP_ADDR_MAX, "%s", mb.info.addr);
 		log_debug("oMFS session %016llx for node %u", (unsigned long long)s->id, mb.id);
 		return s;
@@ -323,6 +340,9 @@ static void on_request(struct omxd_mfs *m, struct mfs_session *s, const char *ad
 		return;
 	}
 	m->rx_requests++;
+	s->last_ms = m->d->now_ms;
+	if (atomic_load(&m->remote_until_ms) < s->last_ms + MFS_TTL_MS)
+		atomic_store(&m->remote_until_ms, s->last_ms + MFS_TTL_MS); /* loop: only writer */
 	j->kind = MFS_JOB_SERVE;
 	j->session = s->id;
 	j->xid = f->xid;
@@ -374,6 +394,12 @@ void mfs_on_frame(void *ctx, const uint8_t *peer, const uint8_t *data, size_t le
 			return;
 		}
 		on_request(m, s, addr, &f);
+		return;
+	}
+	if (f.kind == OMFS_FRAME_NOTIFY) {
+		if (r == 0)
+			mfs_on_notify(m, s->node, &f);
+		omfs_frame_clear(&f);
 		return;
 	}
 	int err = r == -EMSGSIZE ? -EMSGSIZE : 0;
@@ -428,6 +454,8 @@ bool omxd_mfs_ctl(struct omxd *d, int fd, const struct control_request *req, uin
 	size_t len = 0;
 	if (e == 0) {
 		ctl_cred(fd, req, uid, gid, &r.cred);
+		/* our /mfs must hear of what this changes, as any other client would */
+		r.notify_sender = req->node != atomic_load(&m->self);
 		e = omfs_wire_req_encode(&r, &buf, &len);
 	}
 	omfs_req_clear(&r);

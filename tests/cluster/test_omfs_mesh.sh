@@ -80,6 +80,61 @@ n=$(node_omx 2 status --json | jq '.counters.omfs_rx_requests')
 [ "$n" -gt 1000 ] || die "node 2 served only $n requests"
 log "node 2 served $n oMFS requests"
 
+step "kernel caches: kept long where node 2 watches, dropped at once when anything changes"
+# node 2 tells its recent clients of every change (its server's own, and other programs' seen
+# by its fanotify watch); what it marks watched they may cache for 10 s. Each check below
+# starts right after node 1 cached the old state and must see the new one well inside 10 s.
+C=$W/coh
+mkdir -p "$C"
+echo one >"$C/f"
+echo a >"$C/a"
+chmod 644 "$C/f" "$C/a"
+MC=$M1/$I2$C
+M2=$(node_mfs 2)
+on2() { node_exec_mnt 2 "$@"; }
+rx2() { node_omx 2 status --json | jq '.counters.omfs_rx_requests'; }
+# see CMD WANT: CMD's output becomes WANT within 5 s (half the 10 s a stale entry would live)
+see() {
+	local cmd=$1 want=$2 t0 out
+	t0=$(now_ms)
+	while :; do
+		out=$(eval "$cmd" 2>&1)
+		[ "$out" = "$want" ] && return 0
+		[ $(($(now_ms) - t0)) -lt 5000 ] || { echo "'$cmd': '$out', want '$want'" >&2; return 1; }
+		sleep 0.05
+	done
+}
+watched=$(node_omx 2 status --json | jq '.counters.omfs_watched_fs')
+if [ "$watched" -gt 0 ]; then
+	[ "$(on1 stat -c %s "$MC/f" "$MC/a" | tr '\n' ' ')" = "4 2 " ] || die "stat through /mfs"
+	sleep 2 # an attribute that is not watched lives 1 s
+	n0=$(rx2)
+	on1 stat -c %s "$MC/f" >/dev/null
+	on1 stat -c %s "$MC/a" >/dev/null
+	n1=$(rx2)
+	[ "$n1" = "$n0" ] || die "stat 2 s later asked node 2 again ($n0 -> $n1 requests): not cached"
+	# a program on node 2's file system, not through oMFS: seen by node 2's watch
+	chmod 600 "$C/f"
+	echo two >>"$C/f"
+	see "on1 stat -c '%a %s' '$MC/f'" "600 8" || die "node 1 kept stale attributes of a changed file"
+	[ "$(on1 cat "$MC/f" | tr '\n' ' ')" = "one two " ] || die "node 1 read stale data"
+	# node 3 renames through its /mfs (node 2's server reports its own change)
+	[ "$(on1 cat "$MC/a")" = a ] || die "cat through /mfs"
+	node_exec_mnt 3 mv "$(node_mfs 3)/$I2$C/a" "$(node_mfs 3)/$I2$C/b" || die "mv on node 3"
+	see "on1 sh -c 'test -e $MC/a && echo stale; cat $MC/b'" "a" || die "node 1 kept a renamed name"
+	# node 2's own /mfs, changed by node 1
+	[ "$(on2 stat -c %s "$M2/$I2$C/f")" = 8 ] || die "node 2's own /mfs"
+	on1 sh -c "echo three >>'$MC/f'" || die "append through /mfs"
+	see "on2 stat -c %s '$M2/$I2$C/f'" 14 || die "node 2's own /mfs kept stale attributes"
+	# omx rm on node 1, relayed by its omxd: its /mfs must hear of it as well
+	on1 stat "$MC/b" >/dev/null || die "stat b"
+	node_omx 1 rm "/mfs/$I2$C/b" || die "omx rm"
+	see "on1 sh -c 'test -e $MC/b && echo stale; echo done'" "done" || die "node 1's /mfs kept what omx rm removed"
+	log "node 2 watches $watched file system(s); node 1 saw every change within 5 s"
+else
+	log "node 2 has no file-system watch here (no fanotify): its clients cache 1 s; skipped"
+fi
+
 step "exports of node 3: a subdirectory, escapes, read-only, root squash"
 mkdir -p "$E3/etc" "$E3/pub"
 chmod 1777 "$E3/pub"

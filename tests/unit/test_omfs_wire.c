@@ -45,6 +45,7 @@ static void test_req_roundtrip_all_ops(void **state)
 		r.nrelease = 2;
 		r.release[0] = 11;
 		r.release[1] = UINT64_MAX;
+		r.notify_sender = o & 1;
 		uint8_t *buf;
 		size_t len;
 		assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), 0);
@@ -58,6 +59,7 @@ static void test_req_roundtrip_all_ops(void **state)
 		assert_int_equal(d.cred.groups[1], 8);
 		assert_int_equal(d.nrelease, 2);
 		assert_true(d.release[0] == 11 && d.release[1] == UINT64_MAX);
+		assert_int_equal(d.notify_sender, o & 1);
 		assert_string_not_equal(omfs_op_name(d.op), "?");
 		omfs_req_clear(&d);
 	}

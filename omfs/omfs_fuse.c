@@ -126,7 +126,7 @@ void fz_note_attr(struct omfs_fuse *f, struct fnode *n, const struct omfs_attr *
 {
 	int64_t until = 0;
 	if (a->no_xattrs && (S_ISREG(a->mode) || S_ISDIR(a->mode)) && fz_xgen(f) == xgen)
-		until = fz_now_ms() + (int64_t)(f->attr_timeout * 1000);
+		until = fz_now_ms() + (int64_t)(fz_attr_ttl(f, a) * 1000); /* or a change report */
 	__atomic_store_n(&n->noxattr_until_ms, until, __ATOMIC_RELEASE);
 }
 

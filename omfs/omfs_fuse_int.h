@@ -187,6 +187,6 @@ double fz_attr_ttl(const struct omfs_fuse *f, const struct omfs_attr *a);
 double fz_entry_ttl(const struct omfs_fuse *f, const struct omfs_attr *a);
 /* The xattr generation to pass to fz_note_attr, read before sending a request. */
 uint32_t fz_xgen(struct omfs_fuse *f);
-/* Attributes a of n were just given to the kernel: remember for attr_timeout whether the
+/* Attributes a of n were just given to the kernel: remember while they live whether the
  * server said n has no extended attributes (getxattr is then answered here). */
 void fz_note_attr(struct omfs_fuse *f, struct fnode *n, const struct omfs_attr *a, uint32_t xgen);

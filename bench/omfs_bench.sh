@@ -82,8 +82,12 @@ TAR_FILES=$(wc -l <"$TMP/tar.list")
 # --- the workload runner: runs in whatever namespaces it is started in; prints "name seconds"
 cat >"$TMP/workload.sh" <<'EOF'
 set -eu
-d=$1 size=$2 tarball=$3 only=" $4 "
+d=$1 size=$2 tarball=$3 only=" $4 " reqs=${5:-}
+# reqs: a command printing how many requests the server has served (oMFS only): each workload
+# then also prints "reqs NAME COUNT", a figure the host's load does not move
 want() { case $only in *" $1 "*) return 0 ;; esac; return 1; }
+count() { if [ -n "$reqs" ]; then bash -c "$reqs"; else echo 0; fi; }
+mark() { if [ -n "$reqs" ]; then echo "reqs $1 $(($(count) - r0))"; fi; }
 now() { date +%s.%N; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 el() { echo "$2 - $1" | bc; }
@@ -104,6 +108,7 @@ rm -f "$b/big"
 if want small; then
 	mkdir "$b/small"
 	drop
+	r0=$(count)
 	t0=$(now)
 	python3 -c 'import os,sys
 d=sys.argv[1]
@@ -112,34 +117,45 @@ for i in range(2000): os.stat(f"{d}/f{i}")
 for i in range(2000): os.unlink(f"{d}/f{i}")' "$b/small"
 	t1=$(now)
 	echo "small $(el "$t0" "$t1")"
+	mark small
 fi
 if want ls; then
 	mkdir "$b/many"
 	python3 -c 'import os,sys
 for i in range(5000): os.close(os.open(f"{sys.argv[1]}/entry-{i:05d}", os.O_CREAT|os.O_WRONLY, 0o644))' "$b/many"
 	drop
+	r0=$(count)
 	t0=$(now); n=$(ls -l "$b/many" | wc -l); t1=$(now)
 	[ "$n" = 5001 ] || { echo "ls -l listed $n lines, want 5001" >&2; exit 1; }
 	echo "ls $(el "$t0" "$t1")"
+	mark ls
 fi
 if want untar; then
 	mkdir "$b/untar"
 	drop
+	r0=$(count)
 	t0=$(now); tar -C "$b/untar" -xf "$tarball"; sync; t1=$(now)
 	echo "untar $(el "$t0" "$t1")"
+	mark untar
 fi
 rm -rf "$b"
 EOF
 
 declare -A BEST # BEST[target,workload] = min seconds
+declare -A REQS # REQS[workload] = requests node 2 served for it (oMFS, last run)
 WORKLOADS=${OMFS_BENCH_WORKLOADS:-write read small ls untar}
-# run_target NAME DIR RUNNER...: one run (number $RUN) of the workload script through RUNNER
+# run_target NAME DIR RUNNER...: one run (number $RUN) of the workload script through RUNNER;
+# REQS_CMD (oMFS): prints node 2's count of served requests
 run_target() {
-	local name=$1 dir=$2 w s out
+	local name=$1 dir=$2 w s out n
 	shift 2
-	out=$("$@" bash "$TMP/workload.sh" "$dir" "$SIZE_MB" "$TMP/src.tar" "$WORKLOADS") ||
-		die "$name: workload failed (run $RUN)"
-	while read -r w s; do
+	out=$("$@" bash "$TMP/workload.sh" "$dir" "$SIZE_MB" "$TMP/src.tar" "$WORKLOADS" \
+		"${REQS_CMD:-}") || die "$name: workload failed (run $RUN)"
+	while read -r w s n; do
+		if [ "$w" = reqs ]; then
+			REQS[$s]=$n
+			continue
+		fi
 		log "$name run $RUN: $w ${s}s"
 		if [ -z "${BEST[$name,$w]:-}" ] || [ "$(echo "$s < ${BEST[$name,$w]}" | bc)" = 1 ]; then
 			BEST[$name,$w]=$s
@@ -177,7 +193,8 @@ log "tarball: $TAR_FILES files, $TAR_MB MiB; big file $SIZE_MB MiB; $REPEAT run(
 # the targets take turns within each run, so a change in the machine's load hits all of them
 for RUN in $(seq 1 "$REPEAT"); do
 	run_target local "$EXP" direct
-	run_target omfs "$MESH_DIR" on1
+	REQS_CMD="$(readlink -f "$OMX") --state-dir $TMP/node2 status --json | jq .counters.omfs_rx_requests" \
+		run_target omfs "$MESH_DIR" on1
 	run_target sshfs "$TMP/sshfs" on1
 	[ "$LOOPBACK" = 1 ] && run_target loop "$TMP/loop/1$TMP/loopexp" in_loopmount
 done
@@ -198,7 +215,7 @@ fmt() { # seconds [MiB] -> "1.23 s" or "1.23 s (415 MiB/s)"
 echo
 printf '%-30s %-20s %-20s %-20s' workload local "oMFS mesh" SSHFS
 [ "$LOOPBACK" = 1 ] && printf ' %-20s' "oMFS loopback"
-printf ' %-14s %s\n' "oMFS/SSHFS" "goal (speed ratio = SSHFS time / oMFS time)"
+printf ' %-14s %-14s %s\n' "oMFS/SSHFS" "oMFS requests" "goal (speed ratio = SSHFS time / oMFS time)"
 FAILS=0
 for w in $WORKLOADS; do
 	mib=
@@ -213,7 +230,7 @@ for w in $WORKLOADS; do
 		verdict=FAIL
 		FAILS=$((FAILS + 1))
 	fi
-	printf ' %-14s %s\n' "$(printf '%.2fx' "$ratio")" "$verdict (>= ${GOAL[$w]}x)"
+	printf ' %-14s %-14s %s\n' "$(printf '%.2fx' "$ratio")" "${REQS[$w]:--}" "$verdict (>= ${GOAL[$w]}x)"
 done
 echo
 CLUSTER_OK=1

@@ -59,8 +59,8 @@ int omfs_fuse_notify(struct omfs_fuse *f, uint32_t node, const struct omfs_notif
 			(void)fuse_lowlevel_notify_inval_inode(f->se, parent, -1, 0);
 		}
 		if (ino)
-			(void)fuse_lowlevel_notify_inval_inode(f->se, ino,
-							       (c->what & OMFS_CHG_DATA) ? 0 : -1, 0);
+			(void)fuse_lowlevel_notify_inval_inode(
+			    f->se, ino, (c->what & OMFS_CHG_DATA) ? 0 : -1, 0);
 	}
 	return 0;
 }

@@ -77,8 +77,8 @@ static void mark_fs(struct omfs_watch *w, const char *path)
 	for (size_t i = 0; i < w->nfs; i++)
 		if (w->fs[i].dev == (uint64_t)st.st_dev)
 			return;
-	if (fanotify_mark(w->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, WATCH_MASK, AT_FDCWD,
-			  path) < 0)
+	if (fanotify_mark(w->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, WATCH_MASK, AT_FDCWD, path) <
+	    0)
 		return; /* no file handles on it (proc, sysfs, ...), or not allowed */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct statfs sf;
@@ -89,7 +89,7 @@ static void mark_fs(struct omfs_watch *w, const char *path)
 				    AT_FDCWD, path);
 		return;
 	}
-	w->fs[w->nfs++] = (struct wfs){ .dev = (uint64_t)st.st_dev, .fsid = sf.f_fsid, .fd = fd };
+	w->fs[w->nfs++] = (struct wfs){.dev = (uint64_t)st.st_dev, .fsid = sf.f_fsid, .fd = fd};
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
@@ -257,8 +257,8 @@ static int resolve_dir(struct omfs_watch *w, const struct wfs *fs, const unsigne
 	}
 	memcpy(w->last_handle, fh, hlen);
 	w->last_fs = NULL;
-	int fd = open_by_handle_at(fs->fd, (struct file_handle *)w->last_handle,
-				   O_PATH | O_CLOEXEC);
+	int fd =
+	    open_by_handle_at(fs->fd, (struct file_handle *)w->last_handle, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno; /* gone meanwhile (ESTALE) */
 	char link[32];
@@ -272,8 +272,8 @@ static int resolve_dir(struct omfs_watch *w, const struct wfs *fs, const unsigne
 		return -ENAMETOOLONG;
 	out[n] = '\0';
 	static const char deleted[] = " (deleted)";
-	if (out[0] != '/' ||
-	    ((size_t)n >= sizeof(deleted) - 1 && strcmp(out + n - (sizeof(deleted) - 1), deleted) == 0))
+	if (out[0] != '/' || ((size_t)n >= sizeof(deleted) - 1 &&
+			      strcmp(out + n - (sizeof(deleted) - 1), deleted) == 0))
 		return -ENOENT;
 	memcpy(w->last_path, out, (size_t)n + 1);
 	w->last_fs = fs;
@@ -365,7 +365,8 @@ int omfs_watch_read(struct omfs_watch *w, struct omfs_notify *chg)
 				(void)close(meta->fd); /* never with handle reporting */
 			if (!chg)
 				continue;
-			if (meta->vers != FANOTIFY_METADATA_VERSION || (meta->mask & FAN_Q_OVERFLOW)) {
+			if (meta->vers != FANOTIFY_METADATA_VERSION ||
+			    (meta->mask & FAN_Q_OVERFLOW)) {
 				omfs_notify_add(chg, "", 0, OMFS_CHG_NAME); /* events lost: all */
 				continue;
 			}

@@ -58,7 +58,7 @@ void omfs_notify_add(struct omfs_notify *nt, const char *path, size_t len, uint3
 		notify_all(nt);
 		return;
 	}
-	nt->c[nt->n++] = (struct omfs_change){ s, what };
+	nt->c[nt->n++] = (struct omfs_change){s, what};
 }
 
 void omfs_notify_clear(struct omfs_notify *nt)
@@ -120,8 +120,8 @@ int omfs_wire_notify_decode(const uint8_t *buf, size_t len, struct omfs_notify *
 		ret->cap = m->n_changes;
 	}
 	for (size_t i = 0; rc == 0 && i < m->n_changes; i++) {
-		ret->c[i].path = strndup((const char *)m->changes[i]->path.data,
-					 m->changes[i]->path.len);
+		ret->c[i].path =
+		    strndup((const char *)m->changes[i]->path.data, m->changes[i]->path.len);
 		if (!ret->c[i].path)
 			rc = -ENOMEM;
 		ret->c[i].what = m->changes[i]->what;
@@ -133,4 +133,3 @@ int omfs_wire_notify_decode(const uint8_t *buf, size_t len, struct omfs_notify *
 		omfs_notify_clear(ret);
 	return rc;
 }
-

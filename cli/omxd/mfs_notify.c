@@ -90,7 +90,8 @@ void mfs_fan_out(struct omxd_mfs *m, struct omfs_notify *chg, uint64_t origin, b
 	int enc = 1; /* not encoded yet */
 	for (size_t i = 0; m->d->mesh && i < m->nsess; i++) {
 		struct mfs_session *s = &m->sess[i];
-		if ((s->id == origin && !to_origin) || !s->last_ms || now >= s->last_ms + MFS_TTL_MS)
+		if ((s->id == origin && !to_origin) || !s->last_ms ||
+		    now >= s->last_ms + MFS_TTL_MS)
 			continue;
 		if (enc == 1)
 			enc = omfs_wire_notify_encode(chg, &buf, &len);
@@ -155,8 +156,8 @@ static void *watch_main(void *arg)
 	struct omxd_mfs *m = arg;
 	bool logged = false;
 	for (;;) {
-		struct pollfd p[2] = { { .fd = omfs_watch_fd(m->watch), .events = POLLIN },
-				       { .fd = m->watch_stop, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = omfs_watch_fd(m->watch), .events = POLLIN},
+				      {.fd = m->watch_stop, .events = POLLIN}};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -167,13 +168,15 @@ static void *watch_main(void *arg)
 			break;
 		(void)usleep(WATCH_COALESCE_US);
 		uint64_t now = omxd_now_ms();
-		bool listening = now < atomic_load(&m->remote_until_ms) ||
-				 now < atomic_load(&m->fuse_until_ms);
-		struct omfs_notify chg = { 0 };
+		bool listening =
+		    now < atomic_load(&m->remote_until_ms) || now < atomic_load(&m->fuse_until_ms);
+		struct omfs_notify chg = {0};
 		int r = omfs_watch_read(m->watch, listening ? &chg : NULL);
-		if (r < 0 && !logged) {
+		if (r < 0) {
+			if (!logged)
+				log_warn("oMFS watch: read: %s", strerror(-r));
 			logged = true;
-			log_warn("oMFS watch: read: %s", strerror(-r));
+			(void)usleep(100 * 1000); /* not a busy loop on a descriptor in error */
 		}
 		mfs_push_changes(m, &chg, MFS_SESSION_WATCH);
 	}

@@ -48,9 +48,9 @@ static void collect(struct omfs_watch *w, struct omfs_notify *acc, const char *u
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd pfd = { .fd = omfs_watch_fd(w), .events = POLLIN };
+		struct pollfd pfd = {.fd = omfs_watch_fd(w), .events = POLLIN};
 		(void)poll(&pfd, 1, 100);
-		struct omfs_notify one = { 0 };
+		struct omfs_notify one = {0};
 		assert_true(omfs_watch_read(w, &one) >= 0);
 		assert_false(one.all);
 		for (size_t i = 0; i < one.n; i++)
@@ -69,12 +69,13 @@ static void test_watch_reports_others(void **state)
 	(void)state;
 	strcpy(dir, "/tmp/omfs-watch-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	struct omfs_export ex = { .path = dir };
+	struct omfs_export ex = {.path = dir};
 	struct omfs_watch *w = NULL;
 	int rc = omfs_watch_new(&ex, 1, NULL, &w);
 	struct stat st;
 	assert_int_equal(stat(dir, &st), 0);
-	if (rc == -EPERM || rc == -ENOSYS || rc == -EINVAL || (rc == 0 && omfs_watch_count(w) == 0)) {
+	if (rc == -EPERM || rc == -ENOSYS || rc == -EINVAL ||
+	    (rc == 0 && omfs_watch_count(w) == 0)) {
 		omfs_watch_free(&w);
 		(void)rmdir(dir);
 		skip();
@@ -90,7 +91,7 @@ static void test_watch_reports_others(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "x", 1), 1);
 	close(fd);
-	struct omfs_notify acc = { 0 };
+	struct omfs_notify acc = {0};
 	collect(w, &acc, NULL, 0);
 	assert_int_equal(seen_of(&acc, "own"), 0);
 
@@ -129,7 +130,7 @@ static void test_watch_reports_others(void **state)
 	if (pid == 0)
 		_exit(unlink(p) < 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	struct pollfd pfd = { .fd = omfs_watch_fd(w), .events = POLLIN };
+	struct pollfd pfd = {.fd = omfs_watch_fd(w), .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 5000), 1);
 	assert_true(omfs_watch_read(w, NULL) > 0);
 
@@ -143,7 +144,7 @@ static void test_watch_reports_others(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_watch_reports_others),
+	    cmocka_unit_test(test_watch_reports_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "omfs/omfs_wire_int.h"
 #include "proto/omfs.pb-c.h"
 
 _Static_assert(OMFS__REQUEST__OP_LOOKUP == OMFS_OP_LOOKUP + 9, "op numbering");
@@ -204,14 +205,7 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 		break;
 	}
 	set_op_slot(&m, &s);
-	size_t len = omfs__request__get_packed_size(&m);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (!buf)
-		return -ENOMEM;
-	omfs__request__pack(&m, buf);
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
+	return omfs_wire_pack(&m.base, ret_buf, ret_len);
 }
 
 static void decode_kind(struct omfs_req *r, enum kind kind, const void *sub)
@@ -491,14 +485,7 @@ int omfs_wire_resp_encode(const struct omfs_resp *r, uint8_t **ret_buf, size_t *
 		m.n_entries = r->nentries;
 		m.entries = entp;
 	}
-	size_t len = omfs__response__get_packed_size(&m);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (!buf)
-		goto out;
-	omfs__response__pack(&m, buf);
-	*ret_buf = buf;
-	*ret_len = len;
-	rc = 0;
+	rc = omfs_wire_pack(&m.base, ret_buf, ret_len);
 out:
 	free(ents);
 	free(entp);
@@ -598,6 +585,18 @@ void omfs_resp_clear(struct omfs_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
+int omfs_wire_pack(const ProtobufCMessage *m, uint8_t **ret_buf, size_t *ret_len)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	(void)protobuf_c_message_pack(m, buf);
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
 /* ---- the mesh envelope ---- */
 
 int omfs_wire_frame_encode(const struct omfs_frame *f, uint8_t **ret_buf, size_t *ret_len)
@@ -611,14 +610,7 @@ int omfs_wire_frame_encode(const struct omfs_frame *f, uint8_t **ret_buf, size_t
 	m.xid = f->xid;
 	m.error = f->error;
 	m.payload = bin(f->payload);
-	size_t n = omfs__mesh_frame__get_packed_size(&m);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (!buf)
-		return -ENOMEM;
-	omfs__mesh_frame__pack(&m, buf);
-	*ret_buf = buf;
-	*ret_len = n;
-	return 0;
+	return omfs_wire_pack(&m.base, ret_buf, ret_len);
 }
 
 int omfs_wire_frame_decode(const uint8_t *buf, size_t len, struct omfs_frame *ret)

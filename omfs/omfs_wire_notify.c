@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "omfs/omfs_wire_int.h"
 #include "proto/omfs.pb-c.h"
 
 static int change_path_ok(const uint8_t *p, size_t len)
@@ -86,14 +87,7 @@ int omfs_wire_notify_encode(const struct omfs_notify *nt, uint8_t **ret_buf, siz
 	m.n_changes = n;
 	m.changes = cp;
 	m.all = nt->all != 0;
-	size_t len = omfs__notify__get_packed_size(&m);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (!buf)
-		goto out;
-	omfs__notify__pack(&m, buf);
-	*ret_buf = buf;
-	*ret_len = len;
-	rc = 0;
+	rc = omfs_wire_pack(&m.base, ret_buf, ret_len);
 out:
 	free(cs);
 	free(cp);

@@ -68,6 +68,12 @@ __attribute__((warn_unused_result)) int omfs_server_handle(struct omfs_server *s
 							   size_t len, uint8_t **ret_buf,
 							   size_t *ret_len);
 
+/* For the calling thread only: keep a requester's credentials after a request (on: 1) so the
+ * next request from the same requester switches nothing; 0 goes back to the daemon's own
+ * credentials at once and after every request. Only for threads that do nothing else that
+ * depends on their credentials (omxd's worker pool); off by default. */
+void omfs_server_thread_sticky(int on);
+
 /* Closes every handle of `session` (its peer went away). */
 void omfs_server_session_close(struct omfs_server *srv, uint64_t session);
 

@@ -45,6 +45,7 @@ struct omfs_server {
 	int (*watched)(void *ctx, uint64_t dev);
 	void *watched_ctx;
 	int can_switch; /* has CAP_SETUID and CAP_SETGID */
+	uint32_t base_caps[6]; /* the daemon's capability sets (srv_cred_probe) */
 	uid_t base_uid;
 	gid_t base_gid;
 	gid_t *base_groups;

@@ -146,6 +146,10 @@ static void job_free(struct mfs_job *j)
 static void *worker(void *arg)
 {
 	struct omxd_mfs *m = arg;
+	/* nothing a worker does besides serving depends on its credentials (closing handles,
+	 * writing kernel notifications to an open /dev/fuse, queueing results): keep the last
+	 * requester's, so a run of requests from one user switches nothing */
+	omfs_server_thread_sticky(1);
 	pthread_mutex_lock(&m->jlock);
 	for (;;) {
 		while (!m->jhead && !m->jstop)

@@ -381,6 +381,69 @@ static void test_setid_cleared_by_writer(void **state)
 	assert_int_equal(setfsuid((uid_t)-1), 0);
 }
 
+/* The thread's own fsuid, fsgid and effective capabilities. */
+static void thread_creds(uid_t *uid, gid_t *gid, uint32_t *eff)
+{
+	*uid = (uid_t)setfsuid((uid_t)-1);
+	*gid = (gid_t)setfsgid((gid_t)-1);
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	*eff = d[0].effective;
+}
+
+/* A sticky thread keeps the requester's credentials between its requests, switches for
+ * another requester, and gets its own back when it stops being sticky. */
+static void test_sticky_credentials(void **state)
+{
+	(void)state;
+	assert_int_equal(fx_setup(NULL), 0);
+	char buf[64];
+	uid_t u;
+	gid_t g;
+	uint32_t eff, eff0;
+	thread_creds(&u, &g, &eff0);
+	fx_write("exp/pub/own", "x", 0644, 1000, 1000);
+	fx_write("exp/pub/grp", "g", 0640, 0, 1000);
+	omfs_server_thread_sticky(1); /* from here on, this thread touches files only by request */
+	assert_int_equal(fx_cat(&CRED_USER, P("exp/hello"), buf, sizeof(buf)), 5);
+	thread_creds(&u, &g, &eff);
+	assert_int_equal(u, 1000);
+	assert_int_equal(g, 1000);
+	assert_int_equal(eff, 0);
+	assert_int_equal(fx_cat(&CRED_USER, P("exp/secret"), buf, sizeof(buf)), -EACCES);
+	/* root, not squashed here: the daemon's capabilities for that request */
+	assert_int_equal(fx_cat(&CRED_ROOT, P("nosq/secret"), buf, sizeof(buf)), 4);
+	thread_creds(&u, &g, &eff);
+	assert_int_equal(u, 0);
+	assert_int_equal(eff, eff0);
+	assert_int_equal(fx_cat(&CRED_OTHER, P("exp/secret"), buf, sizeof(buf)), -EACCES);
+	thread_creds(&u, &g, &eff);
+	assert_int_equal(u, 1001);
+	/* a capability is not lent to a user served after root, nor a group after another */
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_SETXATTR, &CRED_USER, P("exp/pub/own"));
+	r.path2 = (struct omfs_buf){ (const uint8_t *)"trusted.k", 9 };
+	r.data = (struct omfs_buf){ (const uint8_t *)"v", 1 };
+	assert_int_equal(run(1, &r, &resp), -EPERM);
+	omfs_resp_clear(&resp);
+	struct omfs_cred grp = { .uid = 1001, .gid = 1001, .ngroups = 1, .groups = { 1000 } };
+	assert_int_equal(fx_cat(&grp, P("exp/pub/grp"), buf, sizeof(buf)), 1);
+	assert_int_equal(fx_cat(&CRED_OTHER, P("exp/pub/grp"), buf, sizeof(buf)), -EACCES);
+	omfs_server_thread_sticky(0);
+	thread_creds(&u, &g, &eff);
+	assert_int_equal(u, geteuid());
+	assert_int_equal(g, getegid());
+	assert_int_equal(eff, eff0);
+	/* not sticky: restored after every request */
+	assert_int_equal(fx_cat(&CRED_USER, P("exp/hello"), buf, sizeof(buf)), 5);
+	thread_creds(&u, &g, &eff);
+	assert_int_equal(u, geteuid());
+	assert_int_equal(eff, eff0);
+	assert_int_equal(fx_teardown(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_setid_cleared_by_writer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_locks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_batches, fx_setup, fx_teardown),
+		cmocka_unit_test(test_sticky_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,10 @@ size_t ft_nodes_of(struct ftable *t, uint32_t node, fuse_ino_t *ids, size_t max)
 
 /* Writes in flight at once (1 MiB each at most). */
 #define FZ_WB_MAX 16
+/* Small writes that continue each other are sent as one of at most this many bytes, at the
+ * latest this long after the first (omfs_fuse_wb.c). */
+#define FZ_GATHER_MAX (256u * 1024u)
+#define FZ_GATHER_MS 5
 /* Releases waiting to ride on a later request (omfs_fuse_rel.c). */
 #define FZ_REL_MAX 64
 
@@ -97,6 +101,9 @@ struct omfs_fuse {
 	pthread_cond_t wb_cond; /* a slot was freed */
 	uint64_t wb_seq;	/* the last write's sequence number */
 	uint32_t wb_n;		/* slots in use */
+	struct fopen *gather_list; /* files with gathered writes (wb_lock) */
+	int64_t gather_since_ms;   /* when the list became non-empty; 0: empty (atomic) */
+	uint32_t gflushing;	   /* gathered writes being handed to the transport (wb_lock) */
 	struct wb_slot {
 		struct omfs_fuse *f;
 		struct fopen *fo; /* NULL: free */
@@ -124,10 +131,22 @@ struct fopen {
 	int locked; /* POSIX locks were taken: flush must tell the server */
 	int append; /* opened O_APPEND: writes stay synchronous (their order is their offset) */
 	int wb_err; /* the first failure of a write already answered (wb_lock), not yet reported */
+	/* writes answered but not sent yet (gathering, wb_lock): [goff, goff + glen) */
+	uint8_t *gbuf;
+	size_t glen, gcap;
+	int64_t goff;
+	struct omfs_cred gcred; /* the requester of all of them */
+	const struct fnode *gfn;
+	struct fopen *gnext; /* in omfs_fuse.gather_list */
+	int gathered;
 };
 
-/* omfs_fuse_io.c: waits until every write answered before this call is done on the server. */
+/* omfs_fuse_wb.c: sends what is gathered and waits until every write answered before this
+ * call is done on the server; sends what is gathered (no waiting); the failure of an earlier
+ * write on fo, now reported (and forgotten), or 0. */
 void fz_wb_barrier(struct omfs_fuse *f);
+void fz_wb_flush(struct omfs_fuse *f);
+int fz_wb_take_err(struct omfs_fuse *f, struct fopen *fo);
 
 /* omfs_fuse_io.c: a linked struct fopen (NULL on ENOMEM); unlink and free one; free all. */
 struct fopen *fo_new(struct omfs_fuse *f);
@@ -139,6 +158,8 @@ void fo_free_all(struct omfs_fuse *f);
 int fz_rel_defer(struct omfs_fuse *f, uint32_t node, uint64_t fh);
 void fz_rel_attach(struct omfs_fuse *f, uint32_t node, struct omfs_req *r);
 int fz_rel_start(struct omfs_fuse *f);
+/* The first write was gathered: the releaser sends it FZ_GATHER_MS later if nothing else has. */
+void fz_rel_poke(struct omfs_fuse *f);
 void fz_rel_stop(struct omfs_fuse *f);
 
 /* omfs_fuse.c */

@@ -6,21 +6,7 @@
  * flush is sent to the server only for files that took POSIX locks (close must drop them
  * there), and release rides on the next request (omfs_fuse_rel.c): close costs no round trip.
  *
- * Write-behind. A write is answered as soon as it is encoded and handed to the transport
- * (omfs_client_submit), as NFS and SSHFS answer writes before the server has them, so a
- * sequential writer keeps several requests in flight instead of one round trip each. What a
- * program can observe stays as if writes were synchronous on this node:
- *   - every other request of the mount (read, getattr, setattr, lookup, fsync, locks, release,
- *     another write's fallback...) first waits for the writes answered before it (fz_call ->
- *     fz_wb_barrier), so a stat, a read through another descriptor, a truncate, an unlock seen
- *     by another node, all come after the data;
- *   - two writes in flight never overlap on one file (a write waits for the overlapping one),
- *     so the server may run them in any order; O_APPEND files stay synchronous;
- *   - a failed write (ENOSPC, EIO, ENOTCONN when the node died) is reported by the next write
- *     on that open file, by fsync, or by close (flush), like NFS; at most FZ_WB_MAX writes
- *     (16 MiB) are in flight per mount.
- * Other nodes see the data once it has arrived (a few ms), at the latest when close or fsync
- * returns: close-to-open, as documented.
+ * Writes (write-behind, gathering): omfs_fuse_wb.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,6 +55,7 @@ void fo_free(struct omfs_fuse *f, struct fopen *fo)
 	if (fo->next)
 		fo->next->prev = fo->prev;
 	pthread_mutex_unlock(&f->open_lock);
+	free(fo->gbuf);
 	free(fo);
 }
 
@@ -80,90 +67,15 @@ void fo_free_all(struct omfs_fuse *f)
 	struct fopen *fo = f->open_list;
 	f->open_list = NULL;
 	pthread_mutex_unlock(&f->open_lock);
+	pthread_mutex_lock(&f->wb_lock);
+	f->gather_list = NULL; /* what was gathered goes with the session */
+	pthread_mutex_unlock(&f->wb_lock);
 	while (fo) {
 		struct fopen *nx = fo->next;
+		free(fo->gbuf);
 		free(fo);
 		fo = nx;
 	}
-}
-
-/* ---- write-behind ---- */
-
-void fz_wb_barrier(struct omfs_fuse *f)
-{
-	pthread_mutex_lock(&f->wb_lock);
-	if (f->wb_n) {
-		uint64_t upto = f->wb_seq;
-		for (;;) {
-			int older = 0;
-			for (int i = 0; i < FZ_WB_MAX && !older; i++)
-				older = f->wb[i].fo && f->wb[i].seq <= upto;
-			if (!older)
-				break;
-			pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-		}
-	}
-	pthread_mutex_unlock(&f->wb_lock);
-}
-
-/* The failure of an earlier write on fo, now reported (and forgotten); 0 if none. */
-static int wb_take_err(struct omfs_fuse *f, struct fopen *fo)
-{
-	pthread_mutex_lock(&f->wb_lock);
-	int e = fo->wb_err;
-	fo->wb_err = 0;
-	pthread_mutex_unlock(&f->wb_lock);
-	return e;
-}
-
-/* A free slot for a write of [off, off + len) to fn, once no write in flight overlaps it. */
-static struct wb_slot *wb_begin(struct omfs_fuse *f, struct fopen *fo, const struct fnode *fn,
-				int64_t off, size_t len)
-{
-	int64_t hi = off + (int64_t)len;
-	pthread_mutex_lock(&f->wb_lock);
-	for (;;) {
-		struct wb_slot *free_slot = NULL;
-		int overlap = 0;
-		for (int i = 0; i < FZ_WB_MAX; i++) {
-			struct wb_slot *w = &f->wb[i];
-			if (!w->fo)
-				free_slot = free_slot ? free_slot : w;
-			else if (w->fn == fn && w->lo < hi && off < w->hi)
-				overlap = 1;
-		}
-		if (free_slot && !overlap) {
-			*free_slot = (struct wb_slot){ .f = f, .fo = fo, .fn = fn,
-						       .seq = ++f->wb_seq, .lo = off, .hi = hi };
-			f->wb_n++;
-			pthread_mutex_unlock(&f->wb_lock);
-			return free_slot;
-		}
-		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-	}
-}
-
-static void wb_end(struct wb_slot *w, int err)
-{
-	struct omfs_fuse *f = w->f;
-	pthread_mutex_lock(&f->wb_lock);
-	if (err < 0 && !w->fo->wb_err)
-		w->fo->wb_err = err;
-	w->fo = NULL;
-	f->wb_n--;
-	pthread_cond_broadcast(&f->wb_cond);
-	pthread_mutex_unlock(&f->wb_lock);
-}
-
-/* The server's answer to a write already answered (any thread: the transport's). */
-static void wb_done(void *ctx, int rc, const struct omfs_resp *resp)
-{
-	struct wb_slot *w = ctx;
-	if (rc == -EHOSTUNREACH || rc == -ETIMEDOUT)
-		rc = -ENOTCONN; /* as fz_call says it */
-	if (rc == 0 && resp->size < (uint64_t)(w->hi - w->lo))
-		rc = -EIO; /* a short write to a regular file: the rest is lost */
-	wb_end(w, rc);
 }
 
 /* open, opendir, create: one server open, one struct fopen */
@@ -276,43 +188,6 @@ void fz_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 	omfs_resp_clear(&resp);
 }
 
-void fz_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-	      struct fuse_file_info *fi)
-{
-	struct omfs_fuse *f = F(req);
-	struct fopen *fo = FO(fi);
-	size_t len = size > OMFS_MAX_IO ? OMFS_MAX_IO : size;
-	int rc = wb_take_err(f, fo);
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	struct omfs_req r;
-	struct omfs_resp resp;
-	fz_req_init(&r, OMFS_OP_WRITE, req, 1);
-	r.fh = fo->sfh;
-	r.offset = off;
-	r.data = (struct omfs_buf){ (const uint8_t *)buf, len };
-	if (!fo->append) {
-		struct wb_slot *w = wb_begin(f, fo, ft_node(&f->ft, ino), off, len);
-		rc = omfs_client_submit(f->client, fo->node, &r, wb_done, w);
-		if (rc == 0) {
-			fuse_reply_write(req, len);
-			return;
-		}
-		wb_end(w, 0);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	rc = fz_call(f, fo->node, &r, &resp);
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fuse_reply_write(req, resp.size);
-	omfs_resp_clear(&resp);
-}
-
 static int fh_op(fuse_req_t req, struct fopen *fo, enum omfs_op op, struct omfs_req *r)
 {
 	struct omfs_resp resp;
@@ -328,7 +203,7 @@ void fz_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fopen *fo = FO(fi);
 	fz_wb_barrier(F(req));
-	int rc = wb_take_err(F(req), fo); /* close reports a write that failed after it returned */
+	int rc = fz_wb_take_err(F(req), fo); /* close reports a write that failed after it returned */
 	if (fo->locked) {
 		struct omfs_req r;
 		fz_req_init(&r, OMFS_OP_FLUSH, req, 0);
@@ -353,7 +228,9 @@ static int release_fo(fuse_req_t req, struct fopen *fo, enum omfs_op op, int now
 void fz_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fopen *fo = FO(fi);
-	/* whatever carries the handle waits for the writes answered before it (fz_call) */
+	/* the kernel may release while writes of this file it has been answered for are still
+	 * gathered or in flight (through a shared mapping): they go out, and fo outlives them */
+	fz_wb_barrier(F(req));
 	int rc = release_fo(req, fo, OMFS_OP_RELEASE, fi->flock_release);
 	fo_free(F(req), fo);
 	fuse_reply_err(req, -rc);
@@ -370,7 +247,7 @@ void fz_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 	fz_req_init(&r, OMFS_OP_FSYNC, req, 0);
 	r.datasync = datasync;
 	int rc = fh_op(req, fo, OMFS_OP_FSYNC, &r); /* after the writes before it (fz_call) */
-	int werr = wb_take_err(F(req), fo);
+	int werr = fz_wb_take_err(F(req), fo);
 	fuse_reply_err(req, -(werr < 0 ? werr : rc));
 }
 

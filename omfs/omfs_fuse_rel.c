@@ -7,11 +7,15 @@
  * that nothing carries within FZ_REL_DELAY_MS is sent by the releaser thread, so a file closed
  * by an idle program is closed on the server a few milliseconds later, not never.
  *
+ * The same thread sends writes gathered by omfs_fuse_wb.c that nothing else sent within
+ * FZ_GATHER_MS.
+ *
  * Kept synchronous: a release that drops a flock (another process may be waiting for it), and
  * any release when the queue is full. A release that fails is not retried (the kernel ignores
  * its result too); the server drops a session's handles when the session ends.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,16 +85,36 @@ static void send_some_locked(struct omfs_fuse *f)
 	pthread_mutex_lock(&f->rel_lock);
 }
 
+void fz_rel_poke(struct omfs_fuse *f)
+{
+	if (!f->rel_inited)
+		return;
+	pthread_mutex_lock(&f->rel_lock);
+	pthread_cond_signal(&f->rel_cond);
+	pthread_mutex_unlock(&f->rel_lock);
+}
+
 static void *releaser(void *arg)
 {
 	struct omfs_fuse *f = arg;
 	pthread_mutex_lock(&f->rel_lock);
 	while (!f->rel_stop) {
-		if (!f->nrel) {
+		/* writes gathered and not sent by anything else (omfs_fuse_wb.c) */
+		int64_t g = __atomic_load_n(&f->gather_since_ms, __ATOMIC_RELAXED);
+		int64_t gwait = g ? g + FZ_GATHER_MS - fz_now_ms() : INT64_MAX;
+		if (gwait <= 0) {
+			pthread_mutex_unlock(&f->rel_lock);
+			fz_wb_flush(f);
+			pthread_mutex_lock(&f->rel_lock);
+			continue;
+		}
+		if (!f->nrel && gwait == INT64_MAX) {
 			pthread_cond_wait(&f->rel_cond, &f->rel_lock);
 			continue;
 		}
-		int64_t wait = f->rel_since_ms + FZ_REL_DELAY_MS - fz_now_ms();
+		int64_t wait = f->nrel ? f->rel_since_ms + FZ_REL_DELAY_MS - fz_now_ms() : INT64_MAX;
+		if (wait > gwait)
+			wait = gwait;
 		if (wait > 0) {
 			struct timespec ts;
 			omx_deadline_in(CLOCK_MONOTONIC, wait, &ts);

@@ -73,13 +73,16 @@ void fz_req_init(struct omfs_req *r, enum omfs_op op, fuse_req_t req, int with_g
 int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_resp *resp)
 {
 	/* whatever a program does after write() returned sees that write: every request waits
-	 * for the writes answered before it (write-behind, omfs_fuse_io.c) */
-	fz_wb_barrier(f);
+	 * for the writes answered before it, or carries them (omfs_fuse_wb.c) */
+	struct fz_carried carried;
+	fz_wb_carry(f, node, r, &carried);
 	fz_rel_attach(f, node, r); /* closes queued for that node ride along (omfs_fuse_rel.c) */
 	memset(resp, 0, sizeof(*resp));
 	int rc = omfs_client_call(f->client, node, r, resp);
 	if (rc == -EHOSTUNREACH || rc == -ETIMEDOUT)
 		rc = -ENOTCONN; /* the node is gone or not answering: its subtree fails fast */
+	fz_wb_carried_done(&carried, rc, resp);
+	r->nwrites = 0; /* done, and their buffers freed: r may be sent again */
 	if (rc < 0)
 		omfs_resp_clear(resp);
 	return rc;

@@ -146,6 +146,17 @@ struct fopen {
  * write on fo, now reported (and forgotten), or 0. */
 void fz_wb_barrier(struct omfs_fuse *f);
 void fz_wb_flush(struct omfs_fuse *f);
+/* fz_call's barrier: what is gathered for `node` from r's requester rides on r
+ * (Request.writes) instead of going out first; the rest as fz_wb_barrier. After the call,
+ * fz_wb_carried_done with the call's error and response (each write's own result). */
+struct fz_carried {
+	uint32_t n;
+	struct wb_slot *slot[OMFS_MAX_CARRIED];
+	uint8_t *buf[OMFS_MAX_CARRIED];
+};
+uint32_t fz_wb_carry(struct omfs_fuse *f, uint32_t node, struct omfs_req *r,
+		     struct fz_carried *c);
+void fz_wb_carried_done(struct fz_carried *c, int err, const struct omfs_resp *resp);
 int fz_wb_take_err(struct omfs_fuse *f, struct fopen *fo);
 
 /* omfs_fuse_io.c: a linked struct fopen (NULL on ENOMEM); unlink and free one; free all. */

@@ -57,6 +57,27 @@ static struct wb_slot *wb_begin_locked(struct omfs_fuse *f, struct fopen *fo,
 	}
 }
 
+/* Under wb_lock: the same without waiting; NULL when it would have to. */
+static struct wb_slot *wb_try_begin_locked(struct omfs_fuse *f, struct fopen *fo,
+					   const struct fnode *fn, int64_t off, size_t len)
+{
+	int64_t hi = off + (int64_t)len;
+	struct wb_slot *free_slot = NULL;
+	for (int i = 0; i < FZ_WB_MAX; i++) {
+		struct wb_slot *w = &f->wb[i];
+		if (!w->fo)
+			free_slot = free_slot ? free_slot : w;
+		else if (w->fn == fn && w->lo < hi && off < w->hi)
+			return NULL;
+	}
+	if (!free_slot)
+		return NULL;
+	*free_slot = (struct wb_slot){ .f = f, .fo = fo, .fn = fn, .seq = ++f->wb_seq, .lo = off,
+				       .hi = hi };
+	f->wb_n++;
+	return free_slot;
+}
+
 static void wb_end(struct wb_slot *w, int err)
 {
 	struct omfs_fuse *f = w->f;
@@ -103,8 +124,6 @@ static void gather_flush_locked(struct omfs_fuse *f)
 		f->gather_list = fo->gnext;
 		fo->gnext = NULL;
 		fo->gathered = 0;
-		if (!f->gather_list)
-			__atomic_store_n(&f->gather_since_ms, 0, __ATOMIC_RELAXED);
 		uint8_t *buf = fo->gbuf;
 		size_t len = fo->glen;
 		fo->gbuf = NULL;
@@ -125,6 +144,7 @@ static void gather_flush_locked(struct omfs_fuse *f)
 		f->gflushing--;
 		pthread_cond_broadcast(&f->wb_cond);
 	}
+	__atomic_store_n(&f->gather_since_ms, 0, __ATOMIC_RELAXED);
 }
 
 void fz_wb_flush(struct omfs_fuse *f)
@@ -134,24 +154,86 @@ void fz_wb_flush(struct omfs_fuse *f)
 	pthread_mutex_unlock(&f->wb_lock);
 }
 
-void fz_wb_barrier(struct omfs_fuse *f)
+static int is_mine(const struct wb_slot *w, struct wb_slot *const *mine, uint32_t n)
 {
-	pthread_mutex_lock(&f->wb_lock);
+	for (uint32_t i = 0; i < n; i++)
+		if (mine[i] == w)
+			return 1;
+	return 0;
+}
+
+/* Under wb_lock: sends what is gathered, then waits for every write answered so far except
+ * the caller's own `mine` (writes it carries itself). */
+static void barrier_locked(struct omfs_fuse *f, struct wb_slot *const *mine, uint32_t nmine)
+{
 	gather_flush_locked(f);
 	while (f->gflushing) /* another thread's flush: its write is answered before us too */
 		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-	if (f->wb_n) {
-		uint64_t upto = f->wb_seq;
-		for (;;) {
-			int older = 0;
-			for (int i = 0; i < FZ_WB_MAX && !older; i++)
-				older = f->wb[i].fo && f->wb[i].seq <= upto;
-			if (!older)
-				break;
-			pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-		}
+	if (f->wb_n <= nmine)
+		return;
+	uint64_t upto = f->wb_seq;
+	for (;;) {
+		int older = 0;
+		for (int i = 0; i < FZ_WB_MAX && !older; i++)
+			older = f->wb[i].fo && f->wb[i].seq <= upto && !is_mine(&f->wb[i], mine, nmine);
+		if (!older)
+			break;
+		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
 	}
+}
+
+void fz_wb_barrier(struct omfs_fuse *f)
+{
+	pthread_mutex_lock(&f->wb_lock);
+	barrier_locked(f, NULL, 0);
 	pthread_mutex_unlock(&f->wb_lock);
+}
+
+uint32_t fz_wb_carry(struct omfs_fuse *f, uint32_t node, struct omfs_req *r,
+		     struct fz_carried *c)
+{
+	size_t budget = r->data.len < OMFS_MAX_IO ? OMFS_MAX_IO - r->data.len : 0;
+	c->n = 0;
+	pthread_mutex_lock(&f->wb_lock);
+	/* the gathered writes for that node, from the same requester, ride along when they can
+	 * have a slot at once (one free, nothing in flight overlapping): the slot makes every
+	 * other barrier wait for them, and the server does them before r */
+	for (struct fopen **pp = &f->gather_list; *pp && c->n < OMFS_MAX_CARRIED;) {
+		struct fopen *fo = *pp;
+		struct wb_slot *w = NULL;
+		if (fo->node == node && fo->glen <= budget && cred_eq(&fo->gcred, &r->cred))
+			w = wb_try_begin_locked(f, fo, fo->gfn, fo->goff, fo->glen);
+		if (!w) {
+			pp = &fo->gnext;
+			continue;
+		}
+		*pp = fo->gnext;
+		fo->gnext = NULL;
+		fo->gathered = 0;
+		r->writes[r->nwrites++] = (struct omfs_carried){ .fh = fo->sfh,
+								 .offset = fo->goff,
+								 .data = { fo->gbuf, fo->glen } };
+		budget -= fo->glen;
+		c->slot[c->n] = w;
+		c->buf[c->n++] = fo->gbuf;
+		fo->gbuf = NULL;
+		fo->glen = fo->gcap = 0;
+	}
+	barrier_locked(f, c->slot, c->n);
+	pthread_mutex_unlock(&f->wb_lock);
+	return c->n;
+}
+
+void fz_wb_carried_done(struct fz_carried *c, int err, const struct omfs_resp *resp)
+{
+	for (uint32_t i = 0; i < c->n; i++) {
+		int e = err;
+		if (e == 0) /* a server that did not say: as if each had failed */
+			e = i < resp->nwrite_errors ? resp->write_errors[i] : -EIO;
+		wb_end(c->slot[i], e);
+		free(c->buf[i]);
+	}
+	c->n = 0;
 }
 
 int fz_wb_take_err(struct omfs_fuse *f, struct fopen *fo)

@@ -453,6 +453,24 @@ void omfs_server_exec_changes(struct omfs_server *srv, uint64_t session,
 	 * that is not this session's (stale, forged) is ignored, as a second close would be */
 	for (uint32_t i = 0; i < req->nrelease && i < OMFS_MAX_RELEASE; i++)
 		(void)srv_handle_remove(srv, session, req->release[i]);
+	/* then the writes it carries: answered by the client already, so done first, in order,
+	 * as this requester; the operation runs whatever they gave */
+	int32_t werr[OMFS_MAX_CARRIED];
+	uint32_t nw = 0;
+	for (uint32_t i = 0; i < req->nwrites && i < OMFS_MAX_CARRIED; i++) {
+		struct omfs_req w;
+		memset(&w, 0, sizeof(w));
+		w.op = OMFS_OP_WRITE;
+		w.cred = req->cred;
+		w.fh = req->writes[i].fh;
+		w.offset = req->writes[i].offset;
+		w.data = req->writes[i].data;
+		int wrc = exec_handle(srv, session, &w, resp, chg);
+		if (wrc == 0 && resp->size < w.data.len)
+			wrc = -EIO; /* short: the rest is lost, as for a write of its own */
+		omfs_resp_clear(resp);
+		werr[nw++] = wrc;
+	}
 	int rc;
 	if (req->op <= OMFS_OP_NONE || req->op >= OMFS_OP_COUNT_)
 		rc = -ENOSYS;
@@ -474,6 +492,8 @@ void omfs_server_exec_changes(struct omfs_server *srv, uint64_t session,
 	}
 	resp->version = OMFS_PROTO_VERSION;
 	resp->id = req->id;
+	resp->nwrite_errors = nw;
+	memcpy(resp->write_errors, werr, nw * sizeof(werr[0]));
 }
 
 int omfs_server_handle(struct omfs_server *srv, uint64_t session, const uint8_t *buf, size_t len,

@@ -77,7 +77,19 @@ static void *get_op_slot(const Omfs__Request *m)
 int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *ret_len)
 {
 	if (r->op <= OMFS_OP_NONE || r->op >= OMFS_OP_COUNT_ || r->cred.ngroups > OMFS_MAX_GROUPS ||
-	    r->nrelease > OMFS_MAX_RELEASE)
+	    r->nrelease > OMFS_MAX_RELEASE || r->nwrites > OMFS_MAX_CARRIED)
+		return -EINVAL;
+	size_t carried = 0;
+	Omfs__WriteReq wr[OMFS_MAX_CARRIED], *wp[OMFS_MAX_CARRIED];
+	for (uint32_t i = 0; i < r->nwrites; i++) {
+		carried += r->writes[i].data.len;
+		wr[i] = (Omfs__WriteReq)OMFS__WRITE_REQ__INIT;
+		wr[i].fh = r->writes[i].fh;
+		wr[i].offset = r->writes[i].offset;
+		wr[i].data = bin(r->writes[i].data);
+		wp[i] = &wr[i];
+	}
+	if (carried > OMFS_MAX_IO)
 		return -EINVAL;
 	Omfs__Request m = OMFS__REQUEST__INIT;
 	Omfs__Cred cred = OMFS__CRED__INIT;
@@ -106,6 +118,8 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 	m.n_released = r->nrelease;
 	m.released = (uint64_t *)r->release;
 	m.notify_sender = r->notify_sender != 0;
+	m.n_writes = r->nwrites;
+	m.writes = r->nwrites ? wp : NULL;
 	m.op_case = (Omfs__Request__OpCase)(r->op + 9);
 	switch (ops[r->op].kind) {
 	case K_PATH:
@@ -337,9 +351,19 @@ int omfs_wire_req_decode(const uint8_t *buf, size_t len, struct omfs_req *ret_re
 		omfs__request__free_unpacked(m, NULL);
 		return -EBADMSG;
 	}
-	if (m->n_released > OMFS_MAX_RELEASE) {
+	size_t carried = 0;
+	for (size_t i = 0; i < m->n_writes && m->n_writes <= OMFS_MAX_CARRIED; i++)
+		carried += m->writes[i]->data.len;
+	if (m->n_released > OMFS_MAX_RELEASE || m->n_writes > OMFS_MAX_CARRIED ||
+	    carried > OMFS_MAX_IO) {
 		omfs__request__free_unpacked(m, NULL);
 		return -EBADMSG;
+	}
+	r.nwrites = (uint32_t)m->n_writes;
+	for (size_t i = 0; i < m->n_writes; i++) {
+		r.writes[i].fh = m->writes[i]->fh;
+		r.writes[i].offset = m->writes[i]->offset;
+		r.writes[i].data = unbin(m->writes[i]->data);
 	}
 	r.nrelease = (uint32_t)m->n_released;
 	r.notify_sender = m->notify_sender;
@@ -442,6 +466,8 @@ int omfs_wire_resp_encode(const struct omfs_resp *r, uint8_t **ret_buf, size_t *
 	m.size = r->size;
 	m.eof = r->eof != 0;
 	m.open_flags = r->open_flags;
+	m.n_write_errors = r->nwrite_errors <= OMFS_MAX_CARRIED ? r->nwrite_errors : 0;
+	m.write_errors = (int32_t *)r->write_errors;
 	if (r->has_statfs) {
 		st.bsize = r->statfs.bsize;
 		st.frsize = r->statfs.frsize;
@@ -530,8 +556,11 @@ int omfs_wire_resp_decode(const uint8_t *buf, size_t len, struct omfs_resp *ret_
 	struct omfs_resp r;
 	memset(&r, 0, sizeof(r));
 	int rc = -EBADMSG;
-	if (m->error > 0 || m->error < -4095)
+	if (m->error > 0 || m->error < -4095 || m->n_write_errors > OMFS_MAX_CARRIED)
 		goto fail;
+	for (size_t i = 0; i < m->n_write_errors; i++)
+		if (m->write_errors[i] > 0 || m->write_errors[i] < -4095)
+			goto fail;
 	r.version = m->version;
 	r.id = m->id;
 	r.error = m->error;
@@ -543,6 +572,9 @@ int omfs_wire_resp_decode(const uint8_t *buf, size_t len, struct omfs_resp *ret_
 	r.size = m->size;
 	r.eof = m->eof;
 	r.open_flags = m->open_flags;
+	r.nwrite_errors = (uint32_t)m->n_write_errors;
+	for (size_t i = 0; i < m->n_write_errors; i++)
+		r.write_errors[i] = m->write_errors[i];
 	if (m->data.len) {
 		rc = -ENOMEM;
 		r.data = malloc(m->data.len);

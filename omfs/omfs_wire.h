@@ -19,6 +19,7 @@
 #define OMFS_MAX_XATTR 65536
 #define OMFS_MAX_RELEASE 64 /* handles one request may release on the side (Request.released) */
 #define OMFS_MAX_CHANGES 256 /* changes in one Notify; more become `all` */
+#define OMFS_MAX_CARRIED 16  /* writes one request may carry (Request.writes) */
 /* How long a client may cache attributes and entries the server marked `watched` (the server
  * tells it of every change); everything else is cached for the client's default (1 s). */
 #define OMFS_WATCHED_TTL_S 10
@@ -114,6 +115,12 @@ struct omfs_req {
 	uint32_t nrelease; /* handles to drop before the operation (deferred releases) */
 	uint64_t release[OMFS_MAX_RELEASE];
 	int notify_sender; /* tell the sending node of this request's changes too (Request field 5) */
+	uint32_t nwrites; /* writes to do first (Request.writes), data in all <= OMFS_MAX_IO */
+	struct omfs_carried {
+		uint64_t fh;
+		int64_t offset;
+		struct omfs_buf data;
+	} writes[OMFS_MAX_CARRIED];
 	void *priv_; /* decoder's message; freed by omfs_req_clear */
 };
 
@@ -152,6 +159,8 @@ struct omfs_resp {
 	uint32_t lock_type, lock_pid;
 	int64_t lock_start, lock_end;
 	uint32_t open_flags;
+	uint32_t nwrite_errors; /* one per carried write (Request.writes): 0 or a negative errno */
+	int32_t write_errors[OMFS_MAX_CARRIED];
 };
 
 /* Fills *a from a stat(2) result (every stat field; no_xattrs is left as it is). Used by the

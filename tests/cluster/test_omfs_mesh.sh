@@ -106,12 +106,14 @@ see() {
 }
 watched=$(node_omx 2 status --json | jq '.counters.omfs_watched_fs')
 if [ "$watched" -gt 0 ]; then
-	[ "$(on1 stat -c %s "$MC/f" "$MC/a" | tr '\n' ' ')" = "4 2 " ] || die "stat through /mfs"
-	sleep 2 # an attribute that is not watched lives 1 s
-	n0=$(rx2)
-	on1 stat -c %s "$MC/f" >/dev/null
-	on1 stat -c %s "$MC/a" >/dev/null
-	n1=$(rx2)
+	# from a working directory inside, so that no ancestor's entry (cached by earlier steps,
+	# and expiring whenever) is revalidated in between: an attribute that is not watched
+	# lives 1 s, so after 2 s only a watched one is still cached
+	read -r n0 n1 < <(on1 env OMXC="$(readlink -f "$OMX")" S2="$(node_dir 2)" sh -c '
+		rx() { "$OMXC" --state-dir "$S2" status --json | jq .counters.omfs_rx_requests; }
+		cd "$1" && [ "$(stat -c %s f a | tr "\n" " ")" = "4 2 " ] && sleep 2 &&
+			n0=$(rx) && stat f a >/dev/null && echo "$n0 $(rx)"' sh "$MC")
+	[ -n "${n1:-}" ] || die "stat through /mfs"
 	[ "$n1" = "$n0" ] || die "stat 2 s later asked node 2 again ($n0 -> $n1 requests): not cached"
 	# a program on node 2's file system, not through oMFS: seen by node 2's watch
 	chmod 600 "$C/f"

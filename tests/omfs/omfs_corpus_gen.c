@@ -74,6 +74,7 @@ static void t_root(struct omfs_req *r) { r->cred.uid = 0; r->cred.gid = 0; r->fl
 static void t_exch(struct omfs_req *r) { r->flags = RENAME_EXCHANGE; }
 static void t_acc(struct omfs_req *r) { r->mask = R_OK | W_OK; }
 static void t_sync(struct omfs_req *r) { r->datasync = 1; r->lock_owner = 7; }
+static void t_carried(struct omfs_req *r) { r->nwrites = 2; r->writes[0] = (struct omfs_carried){ 1, 0, B("carried") }; r->writes[1] = (struct omfs_carried){ 9, 4, B("stale") }; }
 static void t_released(struct omfs_req *r) { r->nrelease = 3; r->release[0] = 1; r->release[1] = 2; r->release[2] = 1ull << 20 | 1; }
 
 int main(int argc, char **argv)
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
 	rc |= req("getattr", OMFS_OP_GETATTR, E "/d/g", NULL, 0, NULL);
 	rc |= req("getattr_fh", OMFS_OP_GETATTR, NULL, NULL, 1, NULL);
 	rc |= req("lookup_released", OMFS_OP_LOOKUP, E "/f", NULL, 0, t_released);
+	rc |= req("getattr_carried", OMFS_OP_GETATTR, NULL, NULL, 1, t_carried);
 	rc |= req("setattr", OMFS_OP_SETATTR, E "/f", NULL, 0, t_trunc);
 	rc |= req("setattr_fh", OMFS_OP_SETATTR, NULL, NULL, 1, t_chown);
 	rc |= req("readlink", OMFS_OP_READLINK, E "/up", NULL, 0, NULL);

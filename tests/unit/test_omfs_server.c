@@ -412,6 +412,45 @@ static void test_changes(void **state)
 	omfs_notify_clear(&chg);
 }
 
+/* Writes carried by a request are done before it, in order, each with its own result. */
+static void test_carried_writes(void **state)
+{
+	(void)state;
+	int64_t fh = fx_open(1, &CRED_ROOT, P("nosq/cw"), O_CREAT | O_WRONLY);
+	int64_t other = fx_open(2, &CRED_ROOT, P("nosq/cw2"), O_CREAT | O_WRONLY);
+	assert_true(fh > 0 && other > 0);
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_GETATTR, &CRED_ROOT, P("nosq/cw"));
+	r.nwrites = 3;
+	r.writes[0] = (struct omfs_carried){ (uint64_t)fh, 0, { (const uint8_t *)"hello ", 6 } };
+	r.writes[1] = (struct omfs_carried){ (uint64_t)other, 0, { (const uint8_t *)"x", 1 } };
+	r.writes[2] = (struct omfs_carried){ (uint64_t)fh, 6, { (const uint8_t *)"world", 5 } };
+	assert_int_equal(run(1, &r, &resp), 0);
+	assert_int_equal(resp.attr.size, 11); /* the getattr saw both writes */
+	assert_int_equal(resp.nwrite_errors, 3);
+	assert_int_equal(resp.write_errors[0], 0);
+	assert_int_equal(resp.write_errors[1], -EBADF); /* session 2's handle */
+	assert_int_equal(resp.write_errors[2], 0);
+	omfs_resp_clear(&resp);
+	char buf[32];
+	assert_int_equal(fx_cat(&CRED_ROOT, P("nosq/cw"), buf, sizeof(buf)), 11);
+	assert_string_equal(buf, "hello world");
+	struct stat st;
+	assert_int_equal(stat(P("nosq/cw2"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+	/* the operation runs even when a carried write failed, and reports its own error */
+	req_init(&r, OMFS_OP_GETATTR, &CRED_ROOT, P("nosq/missing"));
+	r.nwrites = 1;
+	r.writes[0] = (struct omfs_carried){ 12345, 0, { (const uint8_t *)"x", 1 } };
+	assert_int_equal(run(1, &r, &resp), -ENOENT);
+	assert_int_equal(resp.nwrite_errors, 1);
+	assert_int_equal(resp.write_errors[0], -EBADF);
+	omfs_resp_clear(&resp);
+	assert_int_equal(fx_release(1, (uint64_t)fh), 0);
+	assert_int_equal(fx_release(2, (uint64_t)other), 0);
+}
+
 static dev_t watched_dev;
 static int is_watched(void *ctx, uint64_t dev)
 {
@@ -490,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_released_on_the_side, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_changes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_carried_writes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_watched_attrs, fx_setup, fx_teardown),
 		cmocka_unit_test(test_export_config),
 	};

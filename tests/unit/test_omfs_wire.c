@@ -46,6 +46,9 @@ static void test_req_roundtrip_all_ops(void **state)
 		r.release[0] = 11;
 		r.release[1] = UINT64_MAX;
 		r.notify_sender = o & 1;
+		r.nwrites = 2;
+		r.writes[0] = (struct omfs_carried){ 7, 100, B("carried") };
+		r.writes[1] = (struct omfs_carried){ 8, 0, B("") };
 		uint8_t *buf;
 		size_t len;
 		assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), 0);
@@ -60,6 +63,11 @@ static void test_req_roundtrip_all_ops(void **state)
 		assert_int_equal(d.nrelease, 2);
 		assert_true(d.release[0] == 11 && d.release[1] == UINT64_MAX);
 		assert_int_equal(d.notify_sender, o & 1);
+		assert_int_equal(d.nwrites, 2);
+		assert_true(d.writes[0].fh == 7 && d.writes[0].offset == 100);
+		assert_int_equal(d.writes[0].data.len, 7);
+		assert_memory_equal(d.writes[0].data.p, "carried", 7);
+		assert_int_equal(d.writes[1].data.len, 0);
 		assert_string_not_equal(omfs_op_name(d.op), "?");
 		omfs_req_clear(&d);
 	}
@@ -73,6 +81,13 @@ static void test_req_roundtrip_all_ops(void **state)
 	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
 	r.data.len = 0;
 	r.nrelease = OMFS_MAX_RELEASE + 1;
+	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
+	r.nrelease = 0;
+	r.nwrites = OMFS_MAX_CARRIED + 1;
+	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
+	r.nwrites = 2; /* carried data over OMFS_MAX_IO in all */
+	r.writes[0].data = (struct omfs_buf){ (const uint8_t *)"", OMFS_MAX_IO };
+	r.writes[1].data = (struct omfs_buf){ (const uint8_t *)"", 1 };
 	assert_int_equal(omfs_wire_req_encode(&r, &buf, &len), -EINVAL);
 }
 
@@ -109,6 +124,16 @@ static void test_req_bad_input(void **state)
 	assert_int_equal(omfs_wire_req_decode(big, len, &d), -EBADMSG);
 	m.n_released = 0;
 	m.released = NULL;
+	/* too many carried writes */
+	Omfs__WriteReq w = OMFS__WRITE_REQ__INIT, *wp[OMFS_MAX_CARRIED + 1];
+	for (int i = 0; i <= OMFS_MAX_CARRIED; i++)
+		wp[i] = &w;
+	m.n_writes = OMFS_MAX_CARRIED + 1;
+	m.writes = wp;
+	len = omfs__request__pack(&m, big);
+	assert_int_equal(omfs_wire_req_decode(big, len, &d), -EBADMSG);
+	m.n_writes = 0;
+	m.writes = NULL;
 	/* another version: refused, but the id survives for the reply */
 	m.cred = NULL;
 	m.version = 2;
@@ -147,6 +172,8 @@ static void test_resp_roundtrip(void **state)
 	r.nentries = 2;
 	r.has_statfs = 1;
 	r.statfs.namemax = 255;
+	r.nwrite_errors = 2;
+	r.write_errors[1] = -ENOSPC;
 	uint8_t *buf;
 	size_t len;
 	assert_int_equal(omfs_wire_resp_encode(&r, &buf, &len), 0);
@@ -164,7 +191,15 @@ static void test_resp_roundtrip(void **state)
 	assert_true(d.entries[1].has_attr);
 	assert_false(d.entries[0].has_attr);
 	assert_int_equal(d.statfs.namemax, 255);
+	assert_int_equal(d.nwrite_errors, 2);
+	assert_int_equal(d.write_errors[0], 0);
+	assert_int_equal(d.write_errors[1], -ENOSPC);
 	omfs_resp_clear(&d);
+	r.write_errors[1] = 5; /* a positive errno is malformed */
+	assert_int_equal(omfs_wire_resp_encode(&r, &buf, &len), 0);
+	assert_int_equal(omfs_wire_resp_decode(buf, len, &d), -EBADMSG);
+	free(buf);
+	r.nwrite_errors = 0;
 	/* an entry name with a slash-free NUL, or a positive error, is malformed */
 	r.entries[0].name = "";
 	assert_int_equal(omfs_wire_resp_encode(&r, &buf, &len), 0);

@@ -146,9 +146,10 @@ struct fopen {
  * write on fo, now reported (and forgotten), or 0. */
 void fz_wb_barrier(struct omfs_fuse *f);
 void fz_wb_flush(struct omfs_fuse *f);
-/* fz_call's barrier: what is gathered for `node` from r's requester rides on r
- * (Request.writes) instead of going out first; the rest as fz_wb_barrier. After the call,
- * fz_wb_carried_done with the call's error and response (each write's own result). */
+/* fz_call's barrier: when nothing is in flight and everything gathered is for `node` from r's
+ * requester, it rides on r (Request.writes) instead of going out first (the caller then waits
+ * for nothing); otherwise fz_wb_barrier. After the call, fz_wb_carried_done with the call's
+ * error and response (each write's own result). */
 struct fz_carried {
 	uint32_t n;
 	struct wb_slot *slot[OMFS_MAX_CARRIED];

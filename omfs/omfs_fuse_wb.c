@@ -12,6 +12,12 @@
  * sends any other request (the barrier below), at release, or at the latest FZ_GATHER_MS after
  * the first of them (the releaser thread, omfs_fuse_rel.c).
  *
+ * Carrying. When the mount's next request goes to the same node for the same requester and
+ * nothing else is in flight (a program writing a file, then chown, chmod, utimes, close: tar),
+ * the gathered writes ride on that request (Request.writes) and the server does them first,
+ * so they cost no round trip of their own. A carrier never waits (for a slot, or for another
+ * carrier's writes), so carriers cannot wait for each other.
+ *
  * What a program can observe stays as if writes were synchronous on this node:
  *   - every other request of the mount (read, getattr, setattr, lookup, fsync, locks, release,
  *     another write's fallback...) first sends what is gathered and waits for the writes
@@ -30,6 +36,8 @@
 #include <string.h>
 
 #include "omfs/omfs_fuse_int.h"
+
+_Static_assert(OMFS_MAX_CARRIED <= FZ_WB_MAX, "every carried write needs a slot");
 
 /* Under wb_lock: a free slot for a write of [off, off + len) to fn, once no write in flight
  * overlaps it (waits on wb_cond, so the lock is released meanwhile). */
@@ -124,19 +132,21 @@ static void gather_flush_locked(struct omfs_fuse *f)
 		f->gather_list = fo->gnext;
 		fo->gnext = NULL;
 		fo->gathered = 0;
-		uint8_t *buf = fo->gbuf;
-		size_t len = fo->glen;
-		fo->gbuf = NULL;
-		fo->glen = fo->gcap = 0;
-		f->gflushing++; /* a barrier meanwhile waits for this write to have its slot */
-		struct wb_slot *w = wb_begin_locked(f, fo, fo->gfn, fo->goff, len);
+		/* taken out of fo before any wait: the program's next write may start a new
+		 * gather on fo meanwhile */
 		struct omfs_req r;
 		memset(&r, 0, sizeof(r));
 		r.op = OMFS_OP_WRITE;
 		r.cred = fo->gcred;
 		r.fh = fo->sfh;
 		r.offset = fo->goff;
-		r.data = (struct omfs_buf){ buf, len };
+		r.data = (struct omfs_buf){ fo->gbuf, fo->glen };
+		const struct fnode *fn = fo->gfn;
+		uint8_t *buf = fo->gbuf;
+		fo->gbuf = NULL;
+		fo->glen = fo->gcap = 0;
+		f->gflushing++; /* a barrier meanwhile waits for this write to have its slot */
+		struct wb_slot *w = wb_begin_locked(f, fo, fn, r.offset, r.data.len);
 		pthread_mutex_unlock(&f->wb_lock);
 		wb_submit(f, fo, w, &r); /* encodes a copy of the data */
 		free(buf);
@@ -154,72 +164,72 @@ void fz_wb_flush(struct omfs_fuse *f)
 	pthread_mutex_unlock(&f->wb_lock);
 }
 
-static int is_mine(const struct wb_slot *w, struct wb_slot *const *mine, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (mine[i] == w)
-			return 1;
-	return 0;
-}
-
-/* Under wb_lock: sends what is gathered, then waits for every write answered so far except
- * the caller's own `mine` (writes it carries itself). */
-static void barrier_locked(struct omfs_fuse *f, struct wb_slot *const *mine, uint32_t nmine)
-{
-	gather_flush_locked(f);
-	while (f->gflushing) /* another thread's flush: its write is answered before us too */
-		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-	if (f->wb_n <= nmine)
-		return;
-	uint64_t upto = f->wb_seq;
-	for (;;) {
-		int older = 0;
-		for (int i = 0; i < FZ_WB_MAX && !older; i++)
-			older = f->wb[i].fo && f->wb[i].seq <= upto && !is_mine(&f->wb[i], mine, nmine);
-		if (!older)
-			break;
-		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-	}
-}
-
 void fz_wb_barrier(struct omfs_fuse *f)
 {
 	pthread_mutex_lock(&f->wb_lock);
-	barrier_locked(f, NULL, 0);
+	gather_flush_locked(f);
+	while (f->gflushing) /* another thread's flush: its write is answered before us too */
+		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
+	if (f->wb_n) {
+		uint64_t upto = f->wb_seq;
+		for (;;) {
+			int older = 0;
+			for (int i = 0; i < FZ_WB_MAX && !older; i++)
+				older = f->wb[i].fo && f->wb[i].seq <= upto;
+			if (!older)
+				break;
+			pthread_cond_wait(&f->wb_cond, &f->wb_lock);
+		}
+	}
 	pthread_mutex_unlock(&f->wb_lock);
+}
+
+/* Requests that may wait on the server without bound carry nothing: every other request of the
+ * mount would wait behind their writes. */
+static int may_carry(const struct omfs_req *r)
+{
+	return r->op != OMFS_OP_SETLK && r->op != OMFS_OP_FLOCK && r->op != OMFS_OP_GETLK &&
+	       r->op != OMFS_OP_WRITE;
 }
 
 uint32_t fz_wb_carry(struct omfs_fuse *f, uint32_t node, struct omfs_req *r,
 		     struct fz_carried *c)
 {
-	size_t budget = r->data.len < OMFS_MAX_IO ? OMFS_MAX_IO - r->data.len : 0;
 	c->n = 0;
 	pthread_mutex_lock(&f->wb_lock);
-	/* the gathered writes for that node, from the same requester, ride along when they can
-	 * have a slot at once (one free, nothing in flight overlapping): the slot makes every
-	 * other barrier wait for them, and the server does them before r */
-	for (struct fopen **pp = &f->gather_list; *pp && c->n < OMFS_MAX_CARRIED;) {
-		struct fopen *fo = *pp;
-		struct wb_slot *w = NULL;
-		if (fo->node == node && fo->glen <= budget && cred_eq(&fo->gcred, &r->cred))
-			w = wb_try_begin_locked(f, fo, fo->gfn, fo->goff, fo->glen);
-		if (!w) {
-			pp = &fo->gnext;
-			continue;
-		}
-		*pp = fo->gnext;
+	/* Only when that is all there is to wait for: nothing in flight, nobody flushing, and
+	 * every gathered write is for that node from r's requester and fits. Then they take a
+	 * slot each (which makes any other barrier wait for them) and ride on r, and this thread
+	 * waits for nothing: a carrier never waits for another carrier's writes or for a slot. */
+	int all = may_carry(r) && f->gather_list && !f->wb_n && !f->gflushing;
+	size_t total = r->data.len;
+	uint32_t count = 0;
+	for (struct fopen *fo = f->gather_list; all && fo; fo = fo->gnext) {
+		total += fo->glen;
+		all = fo->node == node && cred_eq(&fo->gcred, &r->cred) && total <= OMFS_MAX_IO &&
+		      ++count <= OMFS_MAX_CARRIED;
+	}
+	if (!all) {
+		pthread_mutex_unlock(&f->wb_lock);
+		fz_wb_barrier(f);
+		return 0;
+	}
+	while (f->gather_list) {
+		struct fopen *fo = f->gather_list;
+		f->gather_list = fo->gnext;
 		fo->gnext = NULL;
 		fo->gathered = 0;
+		struct wb_slot *w = wb_try_begin_locked(f, fo, fo->gfn, fo->goff, fo->glen);
+		/* cannot fail: no slot was in use and there are at most FZ_WB_MAX of these */
 		r->writes[r->nwrites++] = (struct omfs_carried){ .fh = fo->sfh,
 								 .offset = fo->goff,
 								 .data = { fo->gbuf, fo->glen } };
-		budget -= fo->glen;
 		c->slot[c->n] = w;
 		c->buf[c->n++] = fo->gbuf;
 		fo->gbuf = NULL;
 		fo->glen = fo->gcap = 0;
 	}
-	barrier_locked(f, c->slot, c->n);
+	__atomic_store_n(&f->gather_since_ms, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->wb_lock);
 	return c->n;
 }
@@ -227,9 +237,9 @@ uint32_t fz_wb_carry(struct omfs_fuse *f, uint32_t node, struct omfs_req *r,
 void fz_wb_carried_done(struct fz_carried *c, int err, const struct omfs_resp *resp)
 {
 	for (uint32_t i = 0; i < c->n; i++) {
-		int e = err;
-		if (e == 0) /* a server that did not say: as if each had failed */
-			e = i < resp->nwrite_errors ? resp->write_errors[i] : -EIO;
+		/* the server's word for each; without one (the call failed on the way, or a server
+		 * that did not say) as if it had failed. The operation's own error is not theirs. */
+		int e = i < resp->nwrite_errors ? resp->write_errors[i] : err < 0 ? err : -EIO;
 		wb_end(c->slot[i], e);
 		free(c->buf[i]);
 	}

@@ -307,6 +307,39 @@ omfs_check_posix() (
 
 # omfs_check_tools: the source tree, then every real-tool check that both tests run (the
 # transport-specific ones, such as omfs_check_omx, are called by each test as it needs)
+omfs_check_parallel_writes() (
+	set -e
+	step "parallel small writes, metadata calls in between (gathering and carrying)"
+	mkdir -m 1777 "$M/par"
+	cat >"$L/par.py" <<'PY'
+import hashlib, os, sys
+d, tag = sys.argv[1], sys.argv[2]
+for i in range(60):
+    p = f"{d}/{tag}-{i}"
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    for k, n in enumerate((1000, 3000, 7, 12000)):
+        os.write(fd, bytes([(i + k) % 251]) * n)
+        if k == 1:
+            os.fchmod(fd, 0o640)
+            assert os.fstat(fd).st_size == 4000, os.fstat(fd).st_size
+    os.close(fd)
+    with open(p, "rb") as f:
+        assert hashlib.sha256(f.read()).digest() == hashlib.sha256(
+            b"".join(bytes([(i + k) % 251]) * n for k, n in enumerate((1000, 3000, 7, 12000)))).digest(), p
+PY
+	pids=()
+	for t in a b; do timeout 120 python3 "$L/par.py" "$M/par" "$t" & pids+=($!); done
+	for t in u v; do
+		timeout 120 setpriv --reuid=1000 --regid=1000 --clear-groups /usr/bin/python3 \
+			"$L/par.py" "$M/par" "$t" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || fail "a parallel writer failed or hung (timeout 120 s)"; done
+	n=$(find "$E/par" -type f -size 16007c | wc -l)
+	[ "$n" = 240 ] || fail "parallel writers: $n of 240 files complete on the server"
+	[ "$(stat -c %a "$E/par/u-7")" = 640 ] || fail "fchmod between writes lost"
+)
+
 omfs_check_tools() {
 	omfs_make_source
 	omfs_check_cpa
@@ -320,4 +353,5 @@ omfs_check_tools() {
 	omfs_check_perms
 	omfs_check_errno
 	omfs_check_posix
+	omfs_check_parallel_writes
 }

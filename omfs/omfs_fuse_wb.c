@@ -184,12 +184,35 @@ void fz_wb_barrier(struct omfs_fuse *f)
 	pthread_mutex_unlock(&f->wb_lock);
 }
 
-/* Requests that may wait on the server without bound carry nothing: every other request of the
- * mount would wait behind their writes. */
+/* Only requests that finish on the server without waiting for anyone carry writes: every
+ * other request of the mount waits behind carried writes (not lock waits, not opens or reads
+ * of files that could be special, not writes). */
 static int may_carry(const struct omfs_req *r)
 {
-	return r->op != OMFS_OP_SETLK && r->op != OMFS_OP_FLOCK && r->op != OMFS_OP_GETLK &&
-	       r->op != OMFS_OP_WRITE;
+	switch (r->op) {
+	case OMFS_OP_LOOKUP:
+	case OMFS_OP_GETATTR:
+	case OMFS_OP_SETATTR:
+	case OMFS_OP_CREATE:
+	case OMFS_OP_MKNOD:
+	case OMFS_OP_MKDIR:
+	case OMFS_OP_UNLINK:
+	case OMFS_OP_RMDIR:
+	case OMFS_OP_SYMLINK:
+	case OMFS_OP_RENAME:
+	case OMFS_OP_LINK:
+	case OMFS_OP_FSYNC:
+	case OMFS_OP_RELEASE:
+	case OMFS_OP_SETXATTR:
+	case OMFS_OP_GETXATTR:
+	case OMFS_OP_LISTXATTR:
+	case OMFS_OP_REMOVEXATTR:
+	case OMFS_OP_ACCESS:
+	case OMFS_OP_STATFS:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 uint32_t fz_wb_carry(struct omfs_fuse *f, uint32_t node, struct omfs_req *r,
@@ -220,7 +243,10 @@ uint32_t fz_wb_carry(struct omfs_fuse *f, uint32_t node, struct omfs_req *r,
 		fo->gnext = NULL;
 		fo->gathered = 0;
 		struct wb_slot *w = wb_try_begin_locked(f, fo, fo->gfn, fo->goff, fo->glen);
-		/* cannot fail: no slot was in use and there are at most FZ_WB_MAX of these */
+		/* cannot fail: no slot was in use, there are at most FZ_WB_MAX of these, and no two
+		 * of them are for the same node id (gather_locked) */
+		if (!w)
+			abort();
 		r->writes[r->nwrites++] = (struct omfs_carried){ .fh = fo->sfh,
 								 .offset = fo->goff,
 								 .data = { fo->gbuf, fo->glen } };
@@ -261,6 +287,11 @@ static int gather_locked(struct omfs_fuse *f, struct fopen *fo, const struct fno
 			 const struct omfs_req *r)
 {
 	size_t len = r->data.len;
+	/* one open file of a node id gathers at a time: two descriptors of one file could
+	 * otherwise gather overlapping ranges and send them in the wrong order */
+	for (const struct fopen *g = f->gather_list; g; g = g->gnext)
+		if (g != fo && g->gfn == fn)
+			return -1;
 	if (fo->glen && (r->offset != fo->goff + (int64_t)fo->glen || fo->gfn != fn ||
 			 fo->glen + len > FZ_GATHER_MAX || !cred_eq(&fo->gcred, &r->cred)))
 		return -1;

@@ -214,8 +214,8 @@ static int serve_local(struct omxd_mfs *m, const uint8_t *req, size_t len, uint8
 	}
 	struct omfs_notify chg = { 0 };
 	bool unused;
-	mfs_note_local_fuse(m);
 	int r = mfs_serve_bytes(m, MFS_SESSION_FUSE, req, len, ret_resp, ret_len, &chg, &unused);
+	mfs_note_local_fuse(m); /* the kernel caches the reply from now on */
 	mfs_push_changes(m, &chg, MFS_SESSION_FUSE);
 	if (r == 0 && reg && atomic_load(&m->unmounting))
 		eintr_to_enotconn(ret_resp, ret_len);
@@ -296,7 +296,8 @@ static void deliver(struct omxd_mfs *m, struct mfs_result *r)
 {
 	if (r->kind == MFS_RES_CTL) {
 		omxd_ctl_reply_omfs(r->fd, r->err, r->data, r->len);
-	} else if (m->d->mesh) {
+	} else if (r->kind == MFS_RES_PEER && m->d->mesh) {
+		mfs_session_replied(m, r->origin); /* it caches what this reply says from now on */
 		int e = gossip_mesh_send(m->d->mesh, m->d->now_ms, r->addr, GOSSIP_MESH_CH_OMFS,
 					 r->data, r->len);
 		if (e == 0)

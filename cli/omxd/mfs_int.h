@@ -158,6 +158,10 @@ void mfs_push_changes(struct omxd_mfs *m, struct omfs_notify *chg, uint64_t orig
 /* Loop thread: tells every member session active within MFS_TTL_MS (not origin, unless
  * to_origin) and this node's /mfs (unless origin is it) of *chg; takes *chg. */
 void mfs_fan_out(struct omxd_mfs *m, struct omfs_notify *chg, uint64_t origin, bool to_origin);
+/* Loop thread: session s asked something (its last_ms, the audience's bound). */
+void mfs_session_active(struct omxd_mfs *m, struct mfs_session *s);
+/* Loop thread: a reply to session `id` goes out now (what it caches lives from now on). */
+void mfs_session_replied(struct omxd_mfs *m, uint64_t id);
 /* Loop thread: a notify frame from member `node`. */
 void mfs_on_notify(struct omxd_mfs *m, uint32_t node, const struct omfs_frame *f);
 /* The file-system watch for the server config (may leave m->watch NULL) and its thread. */

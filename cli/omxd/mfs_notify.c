@@ -40,6 +40,28 @@ void mfs_note_local_fuse(struct omxd_mfs *m)
 		atomic_store_explicit(&m->fuse_until_ms, until, memory_order_relaxed);
 }
 
+/* Loop thread: session s may cache what it got until now + MFS_TTL_MS. */
+static void session_active(struct omxd_mfs *m, struct mfs_session *s, uint64_t now)
+{
+	s->last_ms = now;
+	if (atomic_load(&m->remote_until_ms) < now + MFS_TTL_MS)
+		atomic_store(&m->remote_until_ms, now + MFS_TTL_MS); /* the loop is the only writer */
+}
+
+void mfs_session_active(struct omxd_mfs *m, struct mfs_session *s)
+{
+	session_active(m, s, m->d->now_ms);
+}
+
+void mfs_session_replied(struct omxd_mfs *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->nsess; i++)
+		if (m->sess[i].id == id) {
+			session_active(m, &m->sess[i], omxd_now_ms());
+			return;
+		}
+}
+
 static bool empty(const struct omfs_notify *chg)
 {
 	return !chg->all && chg->n == 0;

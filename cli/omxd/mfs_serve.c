@@ -344,9 +344,7 @@ static void on_request(struct omxd_mfs *m, struct mfs_session *s, const char *ad
 		return;
 	}
 	m->rx_requests++;
-	s->last_ms = m->d->now_ms;
-	if (atomic_load(&m->remote_until_ms) < s->last_ms + MFS_TTL_MS)
-		atomic_store(&m->remote_until_ms, s->last_ms + MFS_TTL_MS); /* loop: only writer */
+	mfs_session_active(m, s);
 	j->kind = MFS_JOB_SERVE;
 	j->session = s->id;
 	j->xid = f->xid;

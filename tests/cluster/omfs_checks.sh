@@ -335,6 +335,22 @@ PY
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || fail "a parallel writer failed or hung (timeout 120 s)"; done
+	# two descriptors of one file: the later write wins, whatever was gathered where
+	python3 - "$M/par/two" <<'PY' || fail "two descriptors: the earlier write won"
+import os, sys
+p = sys.argv[1]
+a = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+b = os.open(p, os.O_WRONLY)
+os.pwrite(a, b"old-old", 0)
+os.pwrite(b, b"new", 0)
+os.pwrite(a, b"A", 100)
+os.fstat(b.__index__())
+os.close(a)
+os.close(b)
+with open(p, "rb") as f:
+    d = f.read()
+sys.exit(0 if d[:7] == b"new-old" and d[100:101] == b"A" else 1)
+PY
 	n=$(find "$E/par" -type f -size 16007c | wc -l)
 	[ "$n" = 240 ] || fail "parallel writers: $n of 240 files complete on the server"
 	[ "$(stat -c %a "$E/par/u-7")" = 640 ] || fail "fchmod between writes lost"

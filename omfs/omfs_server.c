@@ -278,7 +278,10 @@ size_t omfs_server_handle_count(struct omfs_server *srv)
 }
 
 /* Ops on handles that need no credentials: the check happened at open time, and the kernel
- * takes nothing from the caller's identity for them. */
+ * takes nothing from the caller's identity for them. They run with whatever the thread has:
+ * the daemon's, or in a sticky worker the last requester's (omfs_server_thread_sticky); the
+ * exception would be files whose read checks the reader again (some /proc files), which then
+ * answer as for that requester. */
 static int handle_op_is_credless(enum omfs_op op)
 {
 	return op == OMFS_OP_READ || op == OMFS_OP_FLUSH;

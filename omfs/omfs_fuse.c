@@ -135,9 +135,9 @@ void fz_note_attr(struct omfs_fuse *f, struct fnode *n, const struct omfs_attr *
 
 double fz_attr_ttl(const struct omfs_fuse *f, const struct omfs_attr *a)
 {
-	if (!a->watched || (!S_ISDIR(a->mode) && a->nlink > 1))
-		return f->attr_timeout;
-	return f->watched_timeout;
+	if (!S_ISDIR(a->mode) && a->nlink > 1)
+		return 0; /* another name of it may change it here, unseen by this node */
+	return a->watched ? f->watched_timeout : f->attr_timeout;
 }
 
 double fz_entry_ttl(const struct omfs_fuse *f, const struct omfs_attr *a)
@@ -592,6 +592,10 @@ static void fz_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	/* the new name is a node of its own: the old name's cached attributes (link count, ctime)
+	 * are stale now, and the kernel does not know. Attributes only, which takes none of the
+	 * locks this link holds; before the reply, so that link(2) returns after it. */
+	(void)fuse_lowlevel_notify_inval_inode(f->se, ino, -1, 0);
 	fz_reply_entry(req, p, newname, n1, &resp.attr, xgen);
 	omfs_resp_clear(&resp);
 }

@@ -214,8 +214,8 @@ void fz_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 void fz_reply_entry(fuse_req_t req, struct fnode *parent, const char *name, uint32_t node,
 		    const struct omfs_attr *a, uint32_t xgen);
 /* How long the kernel may keep attributes a, and an entry for them: long where the server
- * reports every change (a->watched); a non-directory with several names stays short (each
- * name is its own node here, and a change through one name is reported for that name only). */
+ * reports every change (a->watched); a non-directory with several names not at all (each name
+ * is its own node here, and a change through one name shows on that node only). */
 double fz_attr_ttl(const struct omfs_fuse *f, const struct omfs_attr *a);
 double fz_entry_ttl(const struct omfs_fuse *f, const struct omfs_attr *a);
 /* The xattr generation to pass to fz_note_attr, read before sending a request. */

@@ -303,10 +303,17 @@ omfs_check_posix() (
 	[ "$(stat -c %g:%a "$E/px/sg/sub")" = 4242:2755 ] || fail "setgid dir: subdir $(stat -c %g:%a "$E/px/sg/sub")"
 	touch "$P/sg/f"
 	[ "$(stat -c %g "$E/px/sg/f")" = 4242 ] || fail "setgid dir: file group $(stat -c %g "$E/px/sg/f")"
+	# a file with two names is two nodes here: what is done through one shows through the other
+	echo x >"$P/hl1"
+	stat "$P/hl1" >/dev/null
+	ln "$P/hl1" "$P/hl2"
+	[ "$(stat -c %h "$P/hl1")" = 2 ] || fail "link count through the old name after link"
+	chmod 600 "$P/hl2"
+	[ "$(stat -c %a "$P/hl1")" = 600 ] || fail "chmod through one name, stale through the other"
+	rm "$P/hl2"
+	[ "$(stat -c %h "$P/hl1")" = 1 ] || fail "link count after the other name was removed"
 )
 
-# omfs_check_tools: the source tree, then every real-tool check that both tests run (the
-# transport-specific ones, such as omfs_check_omx, are called by each test as it needs)
 omfs_check_parallel_writes() (
 	set -e
 	step "parallel small writes, metadata calls in between (gathering and carrying)"
@@ -356,6 +363,8 @@ PY
 	[ "$(stat -c %a "$E/par/u-7")" = 640 ] || fail "fchmod between writes lost"
 )
 
+# omfs_check_tools: the source tree, then every real-tool check that both tests run (the
+# transport-specific ones, such as omfs_check_omx, are called by each test as it needs)
 omfs_check_tools() {
 	omfs_make_source
 	omfs_check_cpa

@@ -39,33 +39,8 @@
 
 _Static_assert(OMFS_MAX_CARRIED <= FZ_WB_MAX, "every carried write needs a slot");
 
-/* Under wb_lock: a free slot for a write of [off, off + len) to fn, once no write in flight
- * overlaps it (waits on wb_cond, so the lock is released meanwhile). */
-static struct wb_slot *wb_begin_locked(struct omfs_fuse *f, struct fopen *fo,
-				       const struct fnode *fn, int64_t off, size_t len)
-{
-	int64_t hi = off + (int64_t)len;
-	for (;;) {
-		struct wb_slot *free_slot = NULL;
-		int overlap = 0;
-		for (int i = 0; i < FZ_WB_MAX; i++) {
-			struct wb_slot *w = &f->wb[i];
-			if (!w->fo)
-				free_slot = free_slot ? free_slot : w;
-			else if (w->fn == fn && w->lo < hi && off < w->hi)
-				overlap = 1;
-		}
-		if (free_slot && !overlap) {
-			*free_slot = (struct wb_slot){ .f = f, .fo = fo, .fn = fn,
-						       .seq = ++f->wb_seq, .lo = off, .hi = hi };
-			f->wb_n++;
-			return free_slot;
-		}
-		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
-	}
-}
-
-/* Under wb_lock: the same without waiting; NULL when it would have to. */
+/* Under wb_lock: a free slot for a write of [off, off + len) to fn if one is free and no write
+ * in flight overlaps it; NULL when the caller would have to wait. */
 static struct wb_slot *wb_try_begin_locked(struct omfs_fuse *f, struct fopen *fo,
 					   const struct fnode *fn, int64_t off, size_t len)
 {
@@ -84,6 +59,16 @@ static struct wb_slot *wb_try_begin_locked(struct omfs_fuse *f, struct fopen *fo
 				       .hi = hi };
 	f->wb_n++;
 	return free_slot;
+}
+
+/* Under wb_lock: the same, waiting on wb_cond (the lock is released meanwhile) until it can. */
+static struct wb_slot *wb_begin_locked(struct omfs_fuse *f, struct fopen *fo,
+				       const struct fnode *fn, int64_t off, size_t len)
+{
+	struct wb_slot *w;
+	while (!(w = wb_try_begin_locked(f, fo, fn, off, len)))
+		pthread_cond_wait(&f->wb_cond, &f->wb_lock);
+	return w;
 }
 
 static void wb_end(struct wb_slot *w, int err)

@@ -74,6 +74,7 @@ int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_
 {
 	/* whatever a program does after write() returned sees that write: every request waits
 	 * for the writes answered before it, or carries them (omfs_fuse_wb.c) */
+	fz_loop_yield(f); /* this thread may wait now: another one reads the device meanwhile */
 	struct fz_carried carried;
 	fz_wb_carry(f, node, r, &carried);
 	fz_rel_attach(f, node, r); /* closes queued for that node ride along (omfs_fuse_rel.c) */
@@ -272,12 +273,12 @@ static void lookup_root(fuse_req_t req, const char *name)
 
 static void fz_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
 	conn->max_write = OMFS_MAX_IO;
 	conn->max_readahead = OMFS_MAX_IO;
 	conn->max_read = OMFS_MAX_IO; /* must equal the max_read mount option */
 	unsigned want = FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_ATOMIC_O_TRUNC |
-			FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ;
+			FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ |
+			FUSE_CAP_HANDLE_KILLPRIV;
 	conn->want |= want & conn->capable;
 	/* READDIRPLUS always, not "auto": under auto the kernel falls back to plain READDIR for
 	 * every getdents batch after the first unless a stat came in between, and `ls -l` reads
@@ -285,6 +286,7 @@ static void fz_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ |
 				  FUSE_CAP_READDIRPLUS_AUTO);
 	conn->time_gran = 1;
+	fz_loop_init_wants(userdata, conn);
 }
 
 static void fz_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -685,7 +687,9 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 	if (f->watched_timeout < f->attr_timeout)
 		f->watched_timeout = f->attr_timeout;
 	f->max_threads = cfg->max_threads;
-	int rrc = fz_rel_start(f);
+	int rrc = fz_loop_init(f);
+	if (rrc == 0)
+		rrc = fz_rel_start(f);
 	if (rrc < 0) {
 		omfs_fuse_free(&f);
 		return rrc;
@@ -706,6 +710,10 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 		return -EIO;
 	}
 	f->mounted = 1;
+	if (fz_loop_attach(f) != 0) {
+		omfs_fuse_free(&f);
+		return -EIO;
+	}
 	*ret = f;
 	return 0;
 }
@@ -714,26 +722,16 @@ int omfs_fuse_run(struct omfs_fuse *f, int handle_signals)
 {
 	if (handle_signals && fuse_set_signal_handlers(f->se) != 0)
 		return -EIO;
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	if (!lc) {
-		if (handle_signals)
-			fuse_remove_signal_handlers(f->se);
-		return -ENOMEM;
-	}
-	fuse_loop_cfg_set_clone_fd(lc, 1);
-	fuse_loop_cfg_set_idle_threads(lc, 16);
-	if (f->max_threads > 0)
-		fuse_loop_cfg_set_max_threads(lc, (unsigned)f->max_threads);
-	int rc = fuse_session_loop_mt(f->se, lc);
-	fuse_loop_cfg_destroy(lc);
+	int rc = fz_loop_run(f, handle_signals);
 	if (handle_signals)
 		fuse_remove_signal_handlers(f->se);
-	return rc < 0 ? rc : 0; /* > 0: ended by a signal, a normal way to stop */
+	return rc;
 }
 
 void omfs_fuse_exit(struct omfs_fuse *f)
 {
 	fuse_session_exit(f->se);
+	fz_loop_stop(f);
 }
 
 void omfs_fuse_free(struct omfs_fuse **pf)
@@ -747,6 +745,7 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 		fuse_session_destroy(f->se);
 	}
 	fz_rel_stop(f);
+	fz_loop_destroy(f);
 	fz_wb_barrier(f); /* the transport ends every call (omxd closes it before unmounting) */
 	fo_free_all(f);
 	ft_destroy(&f->ft);

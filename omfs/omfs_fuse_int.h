@@ -70,6 +70,10 @@ size_t ft_nodes_of(struct ftable *t, uint32_t node, fuse_ino_t *ids, size_t max)
  * latest this long after the first (omfs_fuse_wb.c). */
 #define FZ_GATHER_MAX (256u * 1024u)
 #define FZ_GATHER_MS 5
+/* The request loop (omfs_fuse_loop.c): how long the leader keeps reading before it sleeps,
+ * and a bound on its threads. */
+#define FZ_SPIN_US 50
+#define FZ_LOOP_MAX_THREADS 64
 /* Releases waiting to ride on a later request (omfs_fuse_rel.c). */
 #define FZ_REL_MAX 64
 
@@ -119,6 +123,23 @@ struct omfs_fuse {
 	int64_t rel_since_ms; /* when the oldest queued handle was queued */
 	int rel_inited, rel_running, rel_stop;
 	pthread_t rel_thread;
+	struct fz_loop {
+		pthread_mutex_t lock;
+		pthread_cond_t cond; /* the lead is free, or stop */
+		int leader;	     /* a thread leads (reads the device) */
+		int idle;	     /* threads waiting for the lead */
+		int nthreads, max;   /* threads started besides omfs_fuse_run's own */
+		pthread_t threads[FZ_LOOP_MAX_THREADS];
+		int error;	     /* the device read's failure that ended the loop */
+		_Atomic int stop;
+		int stopfd;	     /* eventfd: readable once stopping */
+		int spin_us;	     /* 0: the leader never spins */
+		int poll_ms;	     /* the leader's poll timeout (-1: none) */
+		int64_t last_wait_us; /* the leader's last wait for a request */
+		int inited;
+		uint64_t init_unique; /* the INIT request's, until its reply is written */
+		uint32_t init_offered, init_add; /* INIT flags: the kernel's, what to add */
+	} loop;
 };
 
 int64_t fz_now_ms(void);
@@ -173,6 +194,19 @@ int fz_rel_start(struct omfs_fuse *f);
 /* The first write was gathered: the releaser sends it FZ_GATHER_MS later if nothing else has. */
 void fz_rel_poke(struct omfs_fuse *f);
 void fz_rel_stop(struct omfs_fuse *f);
+
+/* omfs_fuse_loop.c: the request loop (omfs_fuse_run), its stop (any thread), and the hand-over
+ * of the lead by a thread about to block (a no-op in a thread that does not lead). */
+int fz_loop_init(struct omfs_fuse *f);
+void fz_loop_destroy(struct omfs_fuse *f);
+int fz_loop_run(struct omfs_fuse *f, int handle_signals);
+void fz_loop_stop(struct omfs_fuse *f);
+void fz_loop_yield(struct omfs_fuse *f);
+void *fz_loop_worker(void *arg);
+/* After fuse_session_mount: the device I/O that completes libfuse's INIT reply; fz_init tells
+ * it what the mount asked for. */
+int fz_loop_attach(struct omfs_fuse *f);
+void fz_loop_init_wants(struct omfs_fuse *f, const struct fuse_conn_info *conn);
 
 /* omfs_fuse.c */
 void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups);

@@ -151,6 +151,7 @@ void fz_wb_flush(struct omfs_fuse *f)
 
 void fz_wb_barrier(struct omfs_fuse *f)
 {
+	fz_loop_yield(f);
 	pthread_mutex_lock(&f->wb_lock);
 	gather_flush_locked(f);
 	while (f->gflushing) /* another thread's flush: its write is answered before us too */

@@ -9,11 +9,11 @@
  * fail at once with ENOTCONN when gossip declares it dead or it leaves, and after 8 s otherwise
  * (lock waits excepted). Only the loop thread touches the mesh.
  *
- * Mount. Once the node is a confirmed member, /mfs (--mfs) is mounted and served by libfuse's
- * multi-threaded loop in a thread of its own. It is unmounted when the node leaves or omxd
- * exits: the loop is told to exit and its thread is poked with SIGUSR2 (a no-op handler without
- * SA_RESTART interrupts the semaphore wait of fuse_session_loop_mt, which then cancels its
- * workers) until it can be joined.
+ * Mount. Once the node is a confirmed member, /mfs (--mfs) is mounted and served by the mount's
+ * own request loop (omfs/omfs_fuse_loop.c) from a thread of its own. It is unmounted when the
+ * node leaves or omxd exits: the loop is told to exit (which wakes its threads) and the thread is
+ * joined; SIGUSR2 (a no-op handler without SA_RESTART) still pokes it and the local lock waits
+ * meanwhile, so a worker in a blocking call returns.
  */
 #define LOG_PREFIX "omxd"
 #include "cli/omxd/mfs_int.h"

@@ -278,6 +278,10 @@ omfs_check_posix() (
 	chmod 4755 "$E/px/suid"
 	omfs_as_user 1000 chmod 755 "$P/suid" 2>/dev/null && fail "uid 1000 chmod-ed root's file"
 	[ "$(stat -c %a "$E/px/suid")" = 4755 ] || fail "mode changed by a refused chmod"
+	# a chown drops set-id bits (done by the server's chown: the kernel hands that to /mfs)
+	chown 1000 "$P/suid" && [ "$(stat -c '%u %a' "$E/px/suid")" = "1000 755" ] ||
+		fail "after chown through /mfs: $(stat -c '%u %a' "$E/px/suid"), want 1000 755"
+	chown 0 "$E/px/suid"
 	chmod 666 "$E/px/suid"
 	omfs_as_user 1000 touch "$P/suid" || fail "a writer may set the times to now"
 	omfs_as_user 1000 touch -d @1000000000 "$P/suid" 2>/dev/null && fail "a non-owner set explicit times"

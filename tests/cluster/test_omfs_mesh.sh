@@ -137,6 +137,14 @@ else
 	log "node 2 has no file-system watch here (no fanotify): its clients cache 1 s; skipped"
 fi
 
+step "a chown through /mfs is one request (no GETATTR first: the INIT reply asks the server to clear set-id bits)"
+read -r c0 c1 < <(on1 env OMXC="$(readlink -f "$OMX")" S2="$(node_dir 2)" sh -c '
+	rx() { "$OMXC" --state-dir "$S2" status --json | jq .counters.omfs_rx_requests; }
+	cd "$1" && touch k && stat k >/dev/null && sleep 0.2 && c0=$(rx) && chown 1000 k &&
+		echo "$c0 $(rx)"' sh "$MC")
+[ -n "${c1:-}" ] || die "chown through /mfs"
+[ $((c1 - c0)) = 1 ] || die "a chown through /mfs cost $((c1 - c0)) requests, want 1"
+
 step "exports of node 3: a subdirectory, escapes, read-only, root squash"
 mkdir -p "$E3/etc" "$E3/pub"
 chmod 1777 "$E3/pub"

@@ -16,7 +16,6 @@
 
 #include "omfs/omfs_fuse_int.h"
 
-#define MFS_PATH_MAX 4096
 
 void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups)
 {
@@ -79,9 +78,12 @@ int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_
 	fz_wb_carry(f, node, r, &carried);
 	fz_rel_attach(f, node, r); /* closes queued for that node ride along (omfs_fuse_rel.c) */
 	memset(resp, 0, sizeof(*resp));
+	int64_t sent = fz_now_ms();
+	uint64_t gen = f->dirs ? omfs_dirs_gen(f->dirs) : 0;
 	int rc = omfs_client_call(f->client, node, r, resp);
 	if (rc == -EHOSTUNREACH || rc == -ETIMEDOUT)
 		rc = -ENOTCONN; /* the node is gone or not answering: its subtree fails fast */
+	fz_dirs_note(f, node, r, rc, resp, sent, gen);
 	fz_wb_carried_done(&carried, rc, resp);
 	r->nwrites = 0; /* done, and their buffers freed: r may be sent again */
 	if (rc < 0)
@@ -306,7 +308,8 @@ static void fz_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fz_req_init(&r, OMFS_OP_LOOKUP, req, 1);
 	r.path = (struct omfs_buf){ (const uint8_t *)path, strlen(path) };
 	uint32_t xgen = fz_xgen(f);
-	int rc = fz_call(f, node, &r, &resp);
+	/* a name this mount knows its directory does not hold (omfs_fuse_dirs.c) */
+	int rc = fz_dirs_absent(f, node, path) ? -ENOENT : fz_call(f, node, &r, &resp);
 	if (rc == -ENOENT) {
 		/* a negative entry the kernel may cache for entry_timeout */
 		struct fuse_entry_param e;
@@ -687,7 +690,9 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 	if (f->watched_timeout < f->attr_timeout)
 		f->watched_timeout = f->attr_timeout;
 	f->max_threads = cfg->max_threads;
-	int rrc = fz_loop_init(f);
+	int rrc = omfs_dirs_new(FZ_DIRS_MAX, FZ_DIRS_NAMES, &f->dirs);
+	if (rrc == 0)
+		rrc = fz_loop_init(f);
 	if (rrc == 0)
 		rrc = fz_rel_start(f);
 	if (rrc < 0) {
@@ -746,6 +751,7 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 	}
 	fz_rel_stop(f);
 	fz_loop_destroy(f);
+	omfs_dirs_free(&f->dirs);
 	fz_wb_barrier(f); /* the transport ends every call (omxd closes it before unmounting) */
 	fo_free_all(f);
 	ft_destroy(&f->ft);

@@ -62,8 +62,11 @@ int ft_resolve(struct ftable *t, uint32_t node, const char *path, fuse_ino_t *re
 size_t ft_nodes_of(struct ftable *t, uint32_t node, fuse_ino_t *ids, size_t max);
 
 #include "omfs/omfs_client.h"
+#include "omfs/omfs_dirs.h"
 #include "omfs/omfs_fuse.h"
 
+/* A server path the FUSE front builds (PATH_MAX). */
+#define MFS_PATH_MAX 4096
 /* Writes in flight at once (1 MiB each at most). */
 #define FZ_WB_MAX 16
 /* Small writes that continue each other are sent as one of at most this many bytes, at the
@@ -87,6 +90,7 @@ struct omfs_fuse {
 	int max_threads;
 	int mounted;
 	struct ftable ft;
+	struct omfs_dirs *dirs; /* names known absent (omfs_fuse_dirs.c); NULL: none kept */
 	/* bumped by every setxattr/removexattr sent: an attribute reply that raced with one
 	 * (xgen changed while it was in flight) must not mark its node as having no xattrs */
 	uint32_t xgen;
@@ -207,6 +211,15 @@ void *fz_loop_worker(void *arg);
  * it what the mount asked for. */
 int fz_loop_attach(struct omfs_fuse *f);
 void fz_loop_init_wants(struct omfs_fuse *f, const struct fuse_conn_info *conn);
+
+/* omfs_fuse_dirs.c: is `path` known not to exist (no round trip needed); what a request sent
+ * at sent_ms (report generation gen) and its result tell of directories. */
+int fz_dirs_absent(struct omfs_fuse *f, uint32_t node, const char *path);
+void fz_dirs_note(struct omfs_fuse *f, uint32_t node, const struct omfs_req *r, int rc,
+		  const struct omfs_resp *resp, int64_t sent_ms, uint64_t gen);
+/* Directories and names per directory omfs_dirs keeps. */
+#define FZ_DIRS_MAX 256
+#define FZ_DIRS_NAMES 16384
 
 /* omfs_fuse.c */
 void fz_cred(fuse_req_t req, struct omfs_cred *ret, int with_groups);

@@ -17,7 +17,6 @@
 
 #include "omfs/omfs_fuse_int.h"
 
-#define MFS_PATH_MAX 4096
 
 static struct fopen *FO(struct fuse_file_info *fi)
 {

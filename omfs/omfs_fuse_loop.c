@@ -33,10 +33,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <linux/fuse.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +48,7 @@
 #include "omfs/omfs_fuse_int.h"
 
 #define FZ_DEFAULT_THREADS 10 /* libfuse's default maximum */
-#define FZ_POLL_MS 250
+#define FZ_POLL_MS	   250
 
 static _Thread_local struct omfs_fuse *tl_leading; /* the mount this thread leads, if any */
 
@@ -135,8 +135,8 @@ static int lead_read(struct omfs_fuse *f, struct fuse_buf *b)
 			return r; /* libfuse has printed it */
 		if (r == -EAGAIN && spin && mono_us() - t0 < l->spin_us)
 			continue;
-		struct pollfd p[2] = { { .fd = fuse_session_fd(f->se), .events = POLLIN },
-				       { .fd = l->stopfd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = fuse_session_fd(f->se), .events = POLLIN},
+				      {.fd = l->stopfd, .events = POLLIN}};
 		if (poll(p, 2, l->poll_ms) < 0 && errno != EINTR)
 			return -errno;
 		if (p[1].revents || stopping(f))
@@ -151,7 +151,7 @@ void *fz_loop_worker(void *arg)
 {
 	struct omfs_fuse *f = arg;
 	struct fz_loop *l = &f->loop;
-	struct fuse_buf b = { .mem = NULL };
+	struct fuse_buf b = {.mem = NULL};
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
 		while (l->leader && !stopping(f)) {
@@ -242,7 +242,7 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 			f->loop.init_unique = 0;
 			memcpy(&out, iov[1].iov_base, iov[1].iov_len);
 			out.flags |= f->loop.init_add & f->loop.init_offered;
-			struct iovec v[2] = { iov[0], { .iov_base = &out, .iov_len = iov[1].iov_len } };
+			struct iovec v[2] = {iov[0], {.iov_base = &out, .iov_len = iov[1].iov_len}};
 			return writev(fd, v, 2);
 		}
 	}
@@ -257,7 +257,7 @@ void fz_loop_init_wants(struct omfs_fuse *f, const struct fuse_conn_info *conn)
 
 int fz_loop_attach(struct omfs_fuse *f)
 {
-	const struct fuse_custom_io io = { .read = dev_read, .writev = dev_writev };
+	const struct fuse_custom_io io = {.read = dev_read, .writev = dev_writev};
 	return fuse_session_custom_io(f->se, &io, fuse_session_fd(f->se));
 }
 

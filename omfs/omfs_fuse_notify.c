@@ -25,6 +25,8 @@ int omfs_fuse_node_gone(struct omfs_fuse *f, uint32_t node)
 {
 	char name[16];
 	int n = snprintf(name, sizeof(name), "%u", node);
+	if (f->dirs)
+		omfs_dirs_forget_node(f->dirs, node);
 	return fuse_lowlevel_notify_inval_entry(f->se, FUSE_ROOT_ID, name, (size_t)n);
 }
 
@@ -51,6 +53,8 @@ int omfs_fuse_notify(struct omfs_fuse *f, uint32_t node, const struct omfs_notif
 		const struct omfs_change *c = &nt->c[i];
 		fuse_ino_t parent, ino;
 		const char *name;
+		if ((c->what & OMFS_CHG_NAME) && f->dirs)
+			omfs_dirs_changed(f->dirs, node, c->path);
 		if (ft_resolve(&f->ft, node, c->path, &parent, &ino, &name) < 0)
 			continue;
 		if ((c->what & OMFS_CHG_NAME) && parent && name) {

@@ -132,6 +132,28 @@ if [ "$watched" -gt 0 ]; then
 	on1 stat "$MC/b" >/dev/null || die "stat b"
 	node_omx 1 rm "/mfs/$I2$C/b" || die "omx rm"
 	see "on1 sh -c 'test -e $MC/b && echo stale; echo done'" "done" || die "node 1's /mfs kept what omx rm removed"
+	# a directory node 1 made: its creates cost no lookup round trip (node 1 knows every name
+	# in it), and still see names others add at once
+	on1 mkdir "$MC/nd" || die "mkdir through /mfs"
+	read -r k0 k1 < <(on1 env OMXC="$(readlink -f "$OMX")" S2="$(node_dir 2)" sh -c '
+		rx() { "$OMXC" --state-dir "$S2" status --json | jq .counters.omfs_rx_requests; }
+		k0=$(rx) && python3 -c "import os,sys
+for i in range(20): os.close(os.open(f\"{sys.argv[1]}/f{i}\", os.O_CREAT|os.O_WRONLY|os.O_EXCL, 0o644))" "$1" &&
+			echo "$k0 $(rx)"' sh "$MC/nd")
+	[ -n "${k1:-}" ] || die "creates through /mfs"
+	[ $((k1 - k0)) -le 21 ] || die "20 creates in a new directory cost $((k1 - k0)) requests, want 20 (and a release)"
+	echo x >"$C/nd/ext" # a program on node 2
+	see "on1 sh -c 'cat $MC/nd/ext 2>&1'" "x" || die "node 1 kept saying a name others created is not there"
+	node_exec_mnt 3 sh -c "echo y >'$(node_mfs 3)/$I2$C/nd/by3'" || die "create on node 3"
+	see "on1 sh -c 'cat $MC/nd/by3 2>&1'" "y" || die "node 1 missed node 3's create"
+	# what node 1 knows never creates over a file: the server decides an exclusive create
+	on1 mkdir "$MC/nd2" || die "mkdir nd2"
+	echo z >"$C/nd2/g"
+	on1 python3 -c "import os,sys
+try: os.open(sys.argv[1], os.O_CREAT|os.O_EXCL|os.O_WRONLY)
+except FileExistsError: sys.exit(0)
+sys.exit('an exclusive create succeeded over node 2 file')" "$MC/nd2/g" || die "O_EXCL create"
+	see "on1 cat $MC/nd2/g" z || die "node 2's file through node 1's /mfs"
 	log "node 2 watches $watched file system(s); node 1 saw every change within 5 s"
 else
 	log "node 2 has no file-system watch here (no fanotify): its clients cache 1 s; skipped"

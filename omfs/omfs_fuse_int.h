@@ -140,6 +140,7 @@ struct omfs_fuse {
 		int spin_us;	     /* 0: the leader never spins */
 		int poll_ms;	     /* the leader's poll timeout (-1: none) */
 		int64_t last_wait_us; /* the leader's last wait for a request */
+		int spin_next;	      /* the last request was answered by the leader itself */
 		int inited;
 		uint64_t init_unique; /* the INIT request's, until its reply is written */
 		uint32_t init_offered, init_add; /* INIT flags: the kernel's, what to add */

@@ -9,8 +9,10 @@
  * So exactly one thread, the leader, reads the device, and it polls: after a request it keeps
  * reading without blocking (O_NONBLOCK) for up to FZ_SPIN_US before it sleeps in poll(). A
  * request that follows within that window is picked up at once, with no wake-up on this side.
- * Spinning is only tried while requests come densely (the last wait was under twice the
- * window), so a mount used now and then never burns a CPU.
+ * Spinning is only tried after a request the leader answered itself (a quick kind that needed
+ * no node) and while requests come densely (the last wait was under twice the window): a mount
+ * used now and then never burns a CPU, nor does one moving data, whose CPU time the transport
+ * needs.
  *
  *                 ┌────────── leader: read (spin, then poll) ──────────┐
  *   followers ───>│ got a request: quick kind? keep leading and run it │──> back to the top
@@ -87,6 +89,7 @@ void fz_loop_yield(struct omfs_fuse *f)
 	if (tl_leading != f)
 		return;
 	tl_leading = NULL;
+	f->loop.spin_next = 0; /* the next leader waits for something slower than a quick kind */
 	pthread_mutex_lock(&f->loop.lock);
 	hand_over_locked(f);
 	pthread_mutex_unlock(&f->loop.lock);
@@ -122,7 +125,7 @@ static int lead_read(struct omfs_fuse *f, struct fuse_buf *b)
 {
 	struct fz_loop *l = &f->loop;
 	int64_t t0 = mono_us();
-	int spin = l->spin_us > 0 && l->last_wait_us < 2 * (int64_t)l->spin_us;
+	int spin = l->spin_us > 0 && l->spin_next && l->last_wait_us < 2 * (int64_t)l->spin_us;
 	for (;;) {
 		int r = fuse_session_receive_buf(f->se, b);
 		if (r > 0) {
@@ -184,6 +187,7 @@ void *fz_loop_worker(void *arg)
 			fuse_session_process_buf(f->se, &b);
 			if (tl_leading != f)
 				break; /* gave the lead up: queue up behind the new leader */
+			l->spin_next = 1; /* answered at once: the next one may well come at once */
 		}
 	}
 	free(b.mem);

@@ -17,7 +17,7 @@ struct name {
 
 struct dir {
 	char *path; /* NULL: a free slot */
-	uint32_t node;
+	uint32_t node, uid;
 	int64_t until_ms;
 	struct name **b;
 	size_t nb, count;
@@ -158,8 +158,8 @@ uint64_t omfs_dirs_gen(struct omfs_dirs *d)
 	return g;
 }
 
-void omfs_dirs_created(struct omfs_dirs *d, uint32_t node, const char *path, uint64_t gen,
-		       int64_t until_ms)
+void omfs_dirs_created(struct omfs_dirs *d, uint32_t node, const char *path, uint32_t uid,
+		       uint64_t gen, int64_t until_ms)
 {
 	if (path[0] != '/')
 		return;
@@ -185,16 +185,20 @@ void omfs_dirs_created(struct omfs_dirs *d, uint32_t node, const char *path, uin
 	dir_clear(x); /* (a directory made again under a known name starts empty too) */
 	x->path = copy;
 	x->node = node;
+	x->uid = uid;
 	x->until_ms = until_ms;
 	pthread_mutex_unlock(&d->lock);
 }
 
-int omfs_dirs_absent(struct omfs_dirs *d, uint32_t node, const char *path, int64_t now_ms)
+int omfs_dirs_absent(struct omfs_dirs *d, uint32_t node, const char *path, uint32_t uid,
+		     int64_t now_ms)
 {
 	const char *name;
 	pthread_mutex_lock(&d->lock);
 	struct dir *x = parent_locked(d, node, path, &name, now_ms);
-	int absent = x && (!x->nb || !*slot(x, name));
+	/* only for its creator (another user may not be allowed to search it: the server says),
+	 * and only for a name the server would look for (NAME_MAX) */
+	int absent = x && x->uid == uid && strlen(name) <= 255 && (!x->nb || !*slot(x, name));
 	pthread_mutex_unlock(&d->lock);
 	return absent;
 }
@@ -229,30 +233,25 @@ static void del_name(struct dir *x, const char *name)
 	}
 }
 
-void omfs_dirs_added(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms,
-		     int64_t ttl_ms)
+void omfs_dirs_added(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms)
 {
 	const char *name;
 	pthread_mutex_lock(&d->lock);
 	struct dir *x = parent_locked(d, node, path, &name, sent_ms);
 	if (x && add_name(d, x, name) < 0)
 		dir_clear(x);
-	else if (x && sent_ms + ttl_ms > x->until_ms)
-		x->until_ms = sent_ms + ttl_ms;
 	pthread_mutex_unlock(&d->lock);
 }
 
-void omfs_dirs_removed(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms,
-		       int64_t ttl_ms)
+void omfs_dirs_removed(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms)
 {
 	const char *name;
 	pthread_mutex_lock(&d->lock);
 	struct dir *x = parent_locked(d, node, path, &name, sent_ms);
-	if (x) {
+	if (x && (!x->nb || !*slot(x, name)))
+		dir_clear(x); /* it held a name not in the set: the set was wrong */
+	else if (x)
 		del_name(x, name);
-		if (sent_ms + ttl_ms > x->until_ms)
-			x->until_ms = sent_ms + ttl_ms;
-	}
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -2,11 +2,12 @@
  * name that is not there needs no round trip (the LOOKUP the kernel sends before every create).
  *
  * A directory is known when this client created it (empty) on a file system the server
- * watches, and it stays known while this client's own successful changes in it keep the name
- * set current: each refreshes `until`, the end of the time the server's change reports are
- * promised to this client (docs/omfs.md, Change notifications). Any report of a name change in
- * it, any doubt (a failed change in it), the directory's own rename or removal, the node going
- * away, or `until` passing forget it. Keys are server paths; nothing here does I/O. Thread-safe.
+ * watches, for its creator only, and at most until `until` (fixed at its creation: change
+ * reports are best effort, so knowledge never outlives the window they are promised for, see
+ * docs/omfs.md, Change notifications); this client's own successful changes in it keep the
+ * name set current meanwhile. Any report about it or a name in it, any doubt (a failed change,
+ * removing a name not in the set), its own rename or removal, the node going away, or `until`
+ * passing forget it. Keys are server paths; nothing here does I/O. Thread-safe.
  */
 #pragma once
 #include <stddef.h>
@@ -23,23 +24,23 @@ void omfs_dirs_free(struct omfs_dirs **d);
  * knowledge (omfs_dirs_created); a report processed meanwhile makes that reply too old. */
 uint64_t omfs_dirs_gen(struct omfs_dirs *d);
 
-/* This client created directory `path` (absolute server path) on `node`, asking at gen. */
-void omfs_dirs_created(struct omfs_dirs *d, uint32_t node, const char *path, uint64_t gen,
-		       int64_t until_ms);
-/* 1 when the entry `path` (the directory is its parent) is known not to exist at now_ms. */
-int omfs_dirs_absent(struct omfs_dirs *d, uint32_t node, const char *path, int64_t now_ms);
-/* This client's own change, sent at sent_ms, succeeded: `path` now exists, or no longer does.
- * No-ops for a directory not known at sent_ms; a known one stays known until sent_ms + ttl_ms
- * (the server reports changes to a client for ttl_ms after its last request). */
-void omfs_dirs_added(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms,
-		     int64_t ttl_ms);
-void omfs_dirs_removed(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms,
-		       int64_t ttl_ms);
+/* User uid of this client created directory `path` (absolute server path) on `node`, asking
+ * at gen. */
+void omfs_dirs_created(struct omfs_dirs *d, uint32_t node, const char *path, uint32_t uid,
+		       uint64_t gen, int64_t until_ms);
+/* 1 when the entry `path` (the directory is its parent) is known not to exist at now_ms, as
+ * far as user uid may be told (only the directory's creator is). */
+int omfs_dirs_absent(struct omfs_dirs *d, uint32_t node, const char *path, uint32_t uid,
+		     int64_t now_ms);
+/* This client's own change, sent at sent_ms, succeeded: `path` now exists, or no longer does
+ * (no-ops for a directory not known at sent_ms; removing a name not in the set forgets it). */
+void omfs_dirs_added(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms);
+void omfs_dirs_removed(struct omfs_dirs *d, uint32_t node, const char *path, int64_t sent_ms);
 /* Forget the directory holding `path` (its names changed, or may have). */
 void omfs_dirs_forget_parent(struct omfs_dirs *d, uint32_t node, const char *path);
 /* Forget `path` itself and every known directory below it (it was renamed or removed). */
 void omfs_dirs_forget_tree(struct omfs_dirs *d, uint32_t node, const char *path);
-/* A report that `path`'s name changed (created, removed, renamed): both of the above, and the
+/* A report about `path` (its name, attributes or data changed): both of the above, and the
  * generation moves on. */
 void omfs_dirs_changed(struct omfs_dirs *d, uint32_t node, const char *path);
 /* Everything of a node (a report of `all`, the node gone). */

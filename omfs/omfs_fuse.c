@@ -309,7 +309,7 @@ static void fz_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	r.path = (struct omfs_buf){ (const uint8_t *)path, strlen(path) };
 	uint32_t xgen = fz_xgen(f);
 	/* a name this mount knows its directory does not hold (omfs_fuse_dirs.c) */
-	int rc = fz_dirs_absent(f, node, path) ? -ENOENT : fz_call(f, node, &r, &resp);
+	int rc = fz_dirs_absent(f, node, path, r.cred.uid) ? -ENOENT : fz_call(f, node, &r, &resp);
 	if (rc == -ENOENT) {
 		/* a negative entry the kernel may cache for entry_timeout */
 		struct fuse_entry_param e;

@@ -26,9 +26,9 @@ static const char *cpath(const struct omfs_buf *b, char *buf, size_t size)
 	return buf;
 }
 
-int fz_dirs_absent(struct omfs_fuse *f, uint32_t node, const char *path)
+int fz_dirs_absent(struct omfs_fuse *f, uint32_t node, const char *path, uint32_t uid)
 {
-	return f->dirs && omfs_dirs_absent(f->dirs, node, path, fz_now_ms());
+	return f->dirs && omfs_dirs_absent(f->dirs, node, path, uid, fz_now_ms());
 }
 
 void fz_dirs_note(struct omfs_fuse *f, uint32_t node, const struct omfs_req *r, int rc,
@@ -39,8 +39,14 @@ void fz_dirs_note(struct omfs_fuse *f, uint32_t node, const struct omfs_req *r, 
 	const char *p1 = cpath(&r->path, b1, sizeof(b1));
 	if (!d || !p1)
 		return;
-	int64_t ttl = (int64_t)(f->watched_timeout * 1000);
+	/* the server's promise (MFS_TTL_MS), whatever this mount's caching is set to */
+	double w =
+	    f->watched_timeout < OMFS_WATCHED_TTL_S ? f->watched_timeout : OMFS_WATCHED_TTL_S;
+	int64_t ttl = (int64_t)(w * 1000);
 	switch (r->op) {
+	case OMFS_OP_SETATTR: /* a directory's mode may say something else about searching it */
+		omfs_dirs_forget_tree(d, node, p1);
+		return;
 	case OMFS_OP_LOOKUP:
 		if (rc == -ENOENT) /* only names not known absent are asked for */
 			omfs_dirs_forget_parent(d, node, p1);
@@ -50,16 +56,16 @@ void fz_dirs_note(struct omfs_fuse *f, uint32_t node, const struct omfs_req *r, 
 	case OMFS_OP_MKNOD:
 	case OMFS_OP_SYMLINK:
 		if (rc == 0)
-			omfs_dirs_added(d, node, p1, sent_ms, ttl);
+			omfs_dirs_added(d, node, p1, sent_ms);
 		else
 			omfs_dirs_forget_parent(d, node, p1);
 		if (r->op == OMFS_OP_MKDIR && rc == 0 && resp->attr.watched)
-			omfs_dirs_created(d, node, p1, gen, sent_ms + ttl);
+			omfs_dirs_created(d, node, p1, r->cred.uid, gen, sent_ms + ttl);
 		return;
 	case OMFS_OP_UNLINK:
 	case OMFS_OP_RMDIR:
 		if (rc == 0)
-			omfs_dirs_removed(d, node, p1, sent_ms, ttl);
+			omfs_dirs_removed(d, node, p1, sent_ms);
 		else
 			omfs_dirs_forget_parent(d, node, p1);
 		omfs_dirs_forget_tree(d, node, p1);
@@ -76,14 +82,13 @@ void fz_dirs_note(struct omfs_fuse *f, uint32_t node, const struct omfs_req *r, 
 			return;
 		}
 		if (r->op == OMFS_OP_LINK) {
-			omfs_dirs_added(d, node, p2, sent_ms, ttl);
+			omfs_dirs_added(d, node, p2, sent_ms);
 			return;
 		}
-		/* an exchange keeps both names; a rename moves one (and may replace the other) */
-		if (!(r->flags & RENAME_EXCHANGE)) {
-			omfs_dirs_removed(d, node, p1, sent_ms, ttl);
-			omfs_dirs_added(d, node, p2, sent_ms, ttl);
-		}
+		/* both directories: a rename of one hard link over another succeeds and changes
+		 * nothing, so the sets cannot simply follow it */
+		omfs_dirs_forget_parent(d, node, p1);
+		omfs_dirs_forget_parent(d, node, p2);
 		omfs_dirs_forget_tree(d, node, p1); /* what was below them has other paths now */
 		omfs_dirs_forget_tree(d, node, p2);
 		return;

@@ -215,7 +215,7 @@ void fz_loop_init_wants(struct omfs_fuse *f, const struct fuse_conn_info *conn);
 
 /* omfs_fuse_dirs.c: is `path` known not to exist (no round trip needed); what a request sent
  * at sent_ms (report generation gen) and its result tell of directories. */
-int fz_dirs_absent(struct omfs_fuse *f, uint32_t node, const char *path);
+int fz_dirs_absent(struct omfs_fuse *f, uint32_t node, const char *path, uint32_t uid);
 void fz_dirs_note(struct omfs_fuse *f, uint32_t node, const struct omfs_req *r, int rc,
 		  const struct omfs_resp *resp, int64_t sent_ms, uint64_t gen);
 /* Directories and names per directory omfs_dirs keeps. */

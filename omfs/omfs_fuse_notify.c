@@ -53,7 +53,7 @@ int omfs_fuse_notify(struct omfs_fuse *f, uint32_t node, const struct omfs_notif
 		const struct omfs_change *c = &nt->c[i];
 		fuse_ino_t parent, ino;
 		const char *name;
-		if ((c->what & OMFS_CHG_NAME) && f->dirs)
+		if (f->dirs)
 			omfs_dirs_changed(f->dirs, node, c->path);
 		if (ft_resolve(&f->ft, node, c->path, &parent, &ino, &name) < 0)
 			continue;

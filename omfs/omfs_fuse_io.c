@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "omfs/omfs_fuse_int.h"
+#include "omfs/omfs_xattr.h"
 
 
 static struct fopen *FO(struct fuse_file_info *fi)
@@ -454,6 +455,15 @@ static int xattr_call(fuse_req_t req, fuse_ino_t ino, struct omfs_req *r, struct
 	return rc;
 }
 
+/* A name oMFS does not carry (omfs_xattr.h): answered EOPNOTSUPP here, as the server would. */
+static int host_local(fuse_req_t req, const char *name)
+{
+	if (!omfs_xattr_host_local(name))
+		return 0;
+	fuse_reply_err(req, EOPNOTSUPP);
+	return 1;
+}
+
 /* An xattr change through this mount: forget what we knew about n's xattrs, before sending it
  * and again once it is done, so that an attribute reply that crossed it (fz_xgen) cannot say
  * "none" afterwards. */
@@ -473,6 +483,8 @@ static int no_xattrs(struct fnode *n)
 void fz_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		 size_t size, int flags)
 {
+	if (host_local(req, name))
+		return;
 	struct fnode *n = ft_node(&F(req)->ft, ino);
 	struct omfs_req r;
 	struct omfs_resp resp;
@@ -490,7 +502,8 @@ void fz_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 }
 
 /* The kernel asks for security.capability before every write and truncate (to drop it);
- * `ls -l` asks for security.selinux and system.posix_acl_access on every entry. Answered here
+ * `ls -l` asks for system.posix_acl_access on every entry (and security.selinux, which oMFS
+ * does not carry: omfs_xattr.h, answered before any of this, once per mount). Answered here
  * without a round trip, for attr_timeout like any attribute:
  *   - any of those names when the server's attributes said the inode has no xattrs at all
  *     (regular files and directories only: on a symlink the ACL names are EOPNOTSUPP);
@@ -517,6 +530,8 @@ static void reply_xattr(fuse_req_t req, size_t size, struct omfs_resp *resp)
 
 void fz_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	if (host_local(req, name))
+		return;
 	struct omfs_fuse *f = F(req);
 	struct fnode *n = ft_node(&f->ft, ino);
 	int caps = strcmp(name, CAPS_XATTR) == 0;
@@ -571,6 +586,8 @@ void fz_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void fz_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	if (host_local(req, name))
+		return;
 	struct fnode *n = ft_node(&F(req)->ft, ino);
 	struct omfs_req r;
 	struct omfs_resp resp;

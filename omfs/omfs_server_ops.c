@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "omfs/omfs_server_int.h"
+#include "omfs/omfs_xattr.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -175,17 +176,57 @@ static int op_create_name(const struct omfs_req *req, const struct srv_path *p,
 	return rc;
 }
 
+/* listxattr without the names oMFS does not carry (omfs_xattr.h): the whole list is read and
+ * filtered even when only its size is asked for, so the size matches what a second call
+ * returns. */
+static int list_xattrs(const char *proc, size_t size, struct omfs_resp *resp)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		ssize_t n = listxattr(proc, NULL, 0);
+		if (n <= 0) {
+			resp->size = 0;
+			return n < 0 ? -errno : 0;
+		}
+		char *buf = malloc((size_t)n);
+		if (!buf)
+			return -ENOMEM;
+		ssize_t got = listxattr(proc, buf, (size_t)n);
+		if (got < 0) {
+			int rc = -errno;
+			free(buf);
+			if (rc == -ERANGE)
+				continue; /* it grew in between */
+			return rc;
+		}
+		size_t len = omfs_xattr_filter_list(buf, (size_t)got);
+		resp->size = len;
+		if (size == 0 || len == 0) {
+			free(buf);
+			return 0;
+		}
+		if (len > size) {
+			free(buf);
+			return -ERANGE;
+		}
+		resp->data = (uint8_t *)buf;
+		resp->data_len = len;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
 static int op_xattr(const struct omfs_req *req, int fd, struct omfs_resp *resp)
 {
 	char proc[64], name[XATTR_NAME_MAX + 1];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	int rc = 0;
-	if (req->op != OMFS_OP_LISTXATTR) {
-		rc = copy_xattr_name(req->path2, name);
-		if (rc < 0)
-			return rc;
-	}
 	size_t size = req->size > OMFS_MAX_XATTR ? OMFS_MAX_XATTR : req->size;
+	if (req->op == OMFS_OP_LISTXATTR)
+		return list_xattrs(proc, size, resp);
+	int rc = copy_xattr_name(req->path2, name);
+	if (rc < 0)
+		return rc;
+	if (omfs_xattr_host_local(name))
+		return -EOPNOTSUPP;
 	switch (req->op) {
 	case OMFS_OP_SETXATTR:
 		if (req->data.len > OMFS_MAX_XATTR)
@@ -197,13 +238,11 @@ static int op_xattr(const struct omfs_req *req, int fd, struct omfs_resp *resp)
 		return 0;
 	case OMFS_OP_REMOVEXATTR:
 		return removexattr(proc, name) < 0 ? -errno : 0;
-	case OMFS_OP_GETXATTR:
-	case OMFS_OP_LISTXATTR: {
+	case OMFS_OP_GETXATTR: {
 		uint8_t *buf = size ? malloc(size) : NULL;
 		if (size && !buf)
 			return -ENOMEM;
-		ssize_t n = req->op == OMFS_OP_GETXATTR ? getxattr(proc, name, buf, size) :
-							  listxattr(proc, (char *)buf, size);
+		ssize_t n = getxattr(proc, name, buf, size);
 		if (n < 0) {
 			rc = -errno;
 			free(buf);

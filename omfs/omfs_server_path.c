@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "omfs/omfs_server_int.h"
+#include "omfs/omfs_xattr.h"
 
 #ifndef SYS_listxattrat
 #define SYS_listxattrat 465
@@ -195,17 +196,20 @@ int srv_virtual_children(struct omfs_server *srv, const char *norm, char ***ret_
 }
 
 /* Sets a->no_xattrs when the inode (name in dirfd, or the descriptor dirfd itself when name is
- * "") has no extended attributes, so that a client can answer getxattr "no such attribute"
- * without asking (ls -l asks two per file). Leaves it 0, "not known", on any failure, and for
- * anything but regular files and directories. listxattrat (Linux 6.13) when there is a name,
- * else, or on older kernels, the descriptor's /proc/self/fd link (as op_xattr does). */
+ * "") has no extended attributes oMFS carries, so that a client can answer getxattr "no such
+ * attribute" without asking (ls -l asks for an ACL on every file). Leaves it 0, "not known", on
+ * any failure, for a list longer than a label or two, and for anything but regular files and
+ * directories. listxattrat (Linux 6.13) when there is a name, else, or on older kernels, the
+ * descriptor's /proc/self/fd link (as op_xattr does). The list is read, not only its size: on
+ * a host with SELinux every file has a label, which oMFS does not carry (omfs_xattr.h). */
 void srv_attr_xattrs(int dirfd, const char *name, struct omfs_attr *a)
 {
 	if (!S_ISREG(a->mode) && !S_ISDIR(a->mode))
 		return;
+	char list[256];
 	ssize_t n = -1;
 	if (name[0]) {
-		n = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, (size_t)0);
+		n = syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, list, sizeof(list));
 		if (n < 0 && errno != ENOSYS)
 			return;
 	}
@@ -216,9 +220,11 @@ void srv_attr_xattrs(int dirfd, const char *name, struct omfs_attr *a)
 		if (len < 0 || (size_t)len >= sizeof(proc))
 			return;
 		/* the fd's own link must be followed; a name inside it must not */
-		n = name[0] ? llistxattr(proc, NULL, 0) : listxattr(proc, NULL, 0);
+		n = name[0] ? llistxattr(proc, list, sizeof(list)) : listxattr(proc, list, sizeof(list));
+		if (n < 0)
+			return; /* ERANGE: a long list, something is carried */
 	}
-	a->no_xattrs = n == 0;
+	a->no_xattrs = omfs_xattr_filter_list(list, (size_t)n) == 0;
 }
 
 void srv_virtual_attr(struct omfs_attr *a)

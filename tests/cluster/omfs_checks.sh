@@ -167,6 +167,15 @@ try:
     raise SystemExit("removed xattr still there")
 except OSError as e:
     assert e.errno == 61, e  # ENODATA
+# LSM labels are host-local: not carried, EOPNOTSUPP (as NFSv3, SSHFS), never in the list
+for f in (lambda: os.getxattr(p, "security.selinux"),
+          lambda: os.setxattr(p, "security.selinux", b"unconfined_u:object_r:user_home_t:s0")):
+    try:
+        f()
+        raise SystemExit("security.selinux carried")
+    except OSError as e:
+        assert e.errno == 95, e  # EOPNOTSUPP
+assert not any(n.startswith("security.selinux") for n in os.listxattr(p))
 EOF
 )
 

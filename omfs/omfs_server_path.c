@@ -220,7 +220,8 @@ void srv_attr_xattrs(int dirfd, const char *name, struct omfs_attr *a)
 		if (len < 0 || (size_t)len >= sizeof(proc))
 			return;
 		/* the fd's own link must be followed; a name inside it must not */
-		n = name[0] ? llistxattr(proc, list, sizeof(list)) : listxattr(proc, list, sizeof(list));
+		n = name[0] ? llistxattr(proc, list, sizeof(list))
+			    : listxattr(proc, list, sizeof(list));
 		if (n < 0)
 			return; /* ERANGE: a long list, something is carried */
 	}

@@ -62,9 +62,9 @@ static int xop(enum omfs_op o, const char *rel, const char *name, const char *va
 	struct omfs_req r;
 	req_init(&r, o, &CRED_ROOT, P(rel));
 	if (name)
-		r.path2 = (struct omfs_buf){ (const uint8_t *)name, strlen(name) };
+		r.path2 = (struct omfs_buf){(const uint8_t *)name, strlen(name)};
 	if (value)
-		r.data = (struct omfs_buf){ (const uint8_t *)value, strlen(value) };
+		r.data = (struct omfs_buf){(const uint8_t *)value, strlen(value)};
 	r.size = (uint32_t)size;
 	return run(1, &r, resp);
 }
@@ -77,10 +77,12 @@ static void test_server(void **state)
 	fx_write("nosq/lbl", "x", 0644, 0, 0);
 	fx_write("nosq/plain", "x", 0644, 0, 0);
 	if (lsetxattr(P("nosq/lbl"), "security.selinux", LABEL, strlen(LABEL), 0) < 0) {
-		print_message("no security.* xattrs on %s (%s): skipped\n", fx.tmp, strerror(errno));
+		print_message("no security.* xattrs on %s (%s): skipped\n", fx.tmp,
+			      strerror(errno));
 		skip();
 	}
-	assert_int_equal(lsetxattr(P("nosq/plain"), "security.selinux", LABEL, strlen(LABEL), 0), 0);
+	assert_int_equal(lsetxattr(P("nosq/plain"), "security.selinux", LABEL, strlen(LABEL), 0),
+			 0);
 
 	/* a label alone counts as no attribute: the ACL questions are answerable */
 	assert_int_equal(xop(OMFS_OP_GETATTR, "nosq/lbl", NULL, NULL, 0, &resp), 0);
@@ -127,9 +129,9 @@ static void test_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_filter_list),
-		cmocka_unit_test_setup_teardown(test_server, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_filter_list),
+	    cmocka_unit_test_setup_teardown(test_server, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

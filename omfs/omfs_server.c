@@ -84,6 +84,7 @@ static void handle_destroy(struct srv_handle *h)
 	if (h->fd >= 0)
 		(void)close(h->fd); /* a close error here has no one left to hear it */
 	pthread_mutex_destroy(&h->lock);
+	free(h->dbuf);
 	free(h->path);
 	free(h);
 }

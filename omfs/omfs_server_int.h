@@ -36,6 +36,13 @@ struct srv_handle {
 	pthread_mutex_t lock;	/* readdir position; lockfds list */
 	struct srv_lockfd *lockfds; /* per POSIX lock owner, OFD locks */
 	char *path;		/* normalized path at open (NULL: out of memory); virtual: what it lists */
+	/* readdir's look-ahead (lock): getdents64 output not sent yet, [dpos, dlen) of dbuf, with
+	 * fd's position just past it; good while the next request asks for doff, the cookie of
+	 * the last entry sent (dvalid) */
+	char *dbuf;
+	long dlen, dpos;
+	int64_t doff;
+	int dvalid;
 };
 
 struct omfs_server {

@@ -222,51 +222,71 @@ static int readdir_virtual(struct omfs_server *srv, struct srv_handle *h,
 	return rc;
 }
 
+#define DIRBUF 32768
+
+/* The next entry of the directory for readdir_fill: from what an earlier getdents64 left over
+ * (h->dbuf), else a new one. Returns 1 with *ret_de, 0 at the end, or a negative errno. */
+static int next_dirent(struct srv_handle *h, struct linux_dirent64 **ret_de)
+{
+	if (h->dpos >= h->dlen) {
+		long n = syscall(SYS_getdents64, h->fd, h->dbuf, DIRBUF);
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		h->dlen = n;
+		h->dpos = 0;
+	}
+	*ret_de = (struct linux_dirent64 *)(h->dbuf + h->dpos);
+	return 1;
+}
+
+/* Entries from req->offset on, up to req->size bytes of them. A getdents64 returns more than a
+ * request's worth: what is left stays with the handle, and the next request, which continues
+ * where this one stopped, starts from it without an lseek. The lseek is what a listing in
+ * pieces paid for most (ext4 rebuilds its hash-order cursor and reads the blocks again). */
 static int readdir_fill(struct srv_handle *h, const struct omfs_req *req, struct omfs_resp *resp)
 {
 	size_t budget = req->size ? (req->size > OMFS_MAX_IO ? OMFS_MAX_IO : req->size) : 4096;
 	size_t used = 0, cap = 0;
-	int rc = 0, full = 0;
-	char *buf = malloc(32768);
-	if (!buf)
+	int rc = 0;
+	if (!h->dbuf && !(h->dbuf = malloc(DIRBUF)))
 		return -ENOMEM;
-	if (lseek(h->fd, req->offset, SEEK_SET) < 0) {
-		free(buf);
-		return -errno;
+	if (!h->dvalid || req->offset != h->doff) {
+		h->dvalid = 0;
+		if (lseek(h->fd, req->offset, SEEK_SET) < 0)
+			return -errno;
+		h->dlen = h->dpos = 0;
 	}
-	while (!full && rc == 0) {
-		long n = syscall(SYS_getdents64, h->fd, buf, 32768);
-		if (n < 0) {
-			rc = -errno;
+	h->dvalid = 0; /* until this one is complete */
+	for (;;) {
+		struct linux_dirent64 *de = NULL;
+		rc = next_dirent(h, &de);
+		if (rc <= 0) {
+			resp->eof = rc == 0;
 			break;
 		}
-		if (n == 0) {
-			resp->eof = 1;
+		size_t cost = DIRENT_COST(strlen(de->d_name), req->plus);
+		if (used + cost > budget && resp->nentries) {
+			rc = 0;
 			break;
 		}
-		for (long pos = 0; pos < n && rc == 0;) {
-			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + pos);
-			pos += de->d_reclen;
-			size_t cost = DIRENT_COST(strlen(de->d_name), req->plus);
-			if (used + cost > budget && resp->nentries) {
-				full = 1;
-				break;
-			}
-			used += cost;
-			rc = add_entry(resp, &cap, de->d_name, de->d_ino, de->d_type, de->d_off);
-			int dots = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-			if (rc == 0 && req->plus && !dots) {
-				struct stat st;
-				struct omfs_dirent *d = &resp->entries[resp->nentries - 1];
-				if (fstatat(h->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-					omfs_attr_from_stat(&st, &d->attr);
-					srv_attr_xattrs(h->fd, de->d_name, &d->attr);
-					d->has_attr = 1;
-				}
+		used += cost;
+		rc = add_entry(resp, &cap, de->d_name, de->d_ino, de->d_type, de->d_off);
+		if (rc < 0)
+			break;
+		h->dpos += de->d_reclen;
+		h->doff = de->d_off;
+		int dots = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+		if (req->plus && !dots) {
+			struct stat st;
+			struct omfs_dirent *d = &resp->entries[resp->nentries - 1];
+			if (fstatat(h->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				omfs_attr_from_stat(&st, &d->attr);
+				srv_attr_xattrs(h->fd, de->d_name, &d->attr);
+				d->has_attr = 1;
 			}
 		}
 	}
-	free(buf);
+	h->dvalid = rc == 0;
 	return rc;
 }
 

@@ -262,6 +262,8 @@ static void test_readdir_batches(void **state)
 	uint64_t fh = resp.fh;
 	omfs_resp_clear(&resp);
 	char seen[500] = { 0 };
+	int order[502], norder = 0; /* names in listing order (-1: a dot) and their cookies */
+	int64_t cookies[502];
 	int64_t off = 0;
 	int batches = 0, dots = 0, eof = 0;
 	while (!eof) {
@@ -277,11 +279,15 @@ static void test_readdir_batches(void **state)
 			struct omfs_dirent *d = &resp.entries[i];
 			int k;
 			off = d->off;
+			assert_true(norder < 502);
+			cookies[norder] = d->off;
+			order[norder++] = -1;
 			if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0) {
 				dots++;
 				continue;
 			}
 			assert_int_equal(sscanf(d->name, "file-with-a-longish-name-%d", &k), 1);
+			order[norder - 1] = k;
 			assert_int_equal(seen[k], 0);
 			seen[k] = 1;
 			assert_true(d->has_attr);
@@ -294,6 +300,26 @@ static void test_readdir_batches(void **state)
 		assert_int_equal(seen[i], 1);
 	assert_int_equal(dots, 2);
 	assert_true(batches > 5); /* 4 KiB budget: many batches */
+	/* seeking back (the server keeps what getdents gave beyond a batch for the next one, which
+	 * must not serve a request that starts elsewhere): from a cookie in the middle, from the
+	 * start, and from the middle again right after */
+	int64_t starts[] = { cookies[300], 0, cookies[100] };
+	int firsts[] = { 301, 0, 101 };
+	for (int t = 0; t < 3; t++) {
+		req_init(&r, OMFS_OP_READDIR, &CRED_USER, NULL);
+		r.fh = fh;
+		r.offset = starts[t];
+		r.size = 4096;
+		assert_int_equal(run(1, &r, &resp), 0);
+		assert_true(resp.nentries > 3);
+		for (size_t i = 0; i < 3; i++) {
+			int k = -1;
+			sscanf(resp.entries[i].name, "file-with-a-longish-name-%d", &k);
+			assert_int_equal(k, order[firsts[t] + (int)i]);
+			assert_int_equal(resp.entries[i].off, cookies[firsts[t] + (int)i]);
+		}
+		omfs_resp_clear(&resp);
+	}
 	req_init(&r, OMFS_OP_RELEASEDIR, &CRED_USER, NULL);
 	r.fh = fh;
 	assert_int_equal(run(1, &r, &resp), 0);

@@ -8,6 +8,7 @@
  * omfs_fuse_io.c has the operations on open files and directories.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,7 +277,9 @@ static void lookup_root(fuse_req_t req, const char *name)
 static void fz_init(void *userdata, struct fuse_conn_info *conn)
 {
 	conn->max_write = OMFS_MAX_IO;
-	conn->max_readahead = OMFS_MAX_IO;
+	/* the kernel keeps the smaller of this and the mount's read_ahead_kb, which
+	 * omfs_fuse_set_readahead raises to the same (before or after this INIT: either way) */
+	conn->max_readahead = OMFS_FUSE_READAHEAD_KB * 1024u;
 	conn->max_read = OMFS_MAX_IO; /* must equal the max_read mount option */
 	unsigned want = FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ |
@@ -710,6 +713,7 @@ int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)
 		omfs_fuse_free(&f);
 		return -EIO;
 	}
+	f->mnt = realpath(cfg->mountpoint, NULL); /* now: once mounted, a stat would need the loop */
 	if (fuse_session_mount(f->se, cfg->mountpoint) != 0) {
 		omfs_fuse_free(&f);
 		return -EIO;
@@ -759,6 +763,7 @@ void omfs_fuse_free(struct omfs_fuse **pf)
 	pthread_mutex_destroy(&f->open_lock);
 	pthread_mutex_destroy(&f->wb_lock);
 	pthread_cond_destroy(&f->wb_cond);
+	free(f->mnt);
 	free(f);
 	*pf = NULL;
 }

@@ -89,6 +89,7 @@ struct omfs_fuse {
 	double watched_timeout; /* for what the server marked `watched` */
 	int max_threads;
 	int mounted;
+	char *mnt; /* the mount point's canonical path (NULL: unknown) */
 	struct ftable ft;
 	struct omfs_dirs *dirs; /* names known absent (omfs_fuse_dirs.c); NULL: none kept */
 	/* bumped by every setxattr/removexattr sent: an attribute reply that raced with one

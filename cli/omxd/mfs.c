@@ -395,6 +395,11 @@ static void mount_mfs(struct omxd_mfs *m)
 		m->mount_failed = true;
 		return;
 	}
+	r = omfs_fuse_set_readahead(f, OMFS_FUSE_READAHEAD_KB);
+	if (r < 0)
+		log_warn("/mfs read-ahead stays at the kernel's default (%s): sequential reads will "
+			 "be slower",
+			 strerror(-r));
 	pthread_mutex_lock(&m->flock);
 	m->fuse = f;
 	pthread_mutex_unlock(&m->flock);

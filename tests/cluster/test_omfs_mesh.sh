@@ -65,6 +65,8 @@ want=$(printf '%s\n' "$I1" "$I2" "$I3" here home | sort | tr '\n' ' ')
 [ "$(on1 readlink "$M1/home")" = "$I1" ] || die "/mfs/home"
 [ "$(on1 cat "$M1/$I1/etc/hostname")" = "$(cat /etc/hostname)" ] || die "own node through /mfs"
 on1 test -e "$M1/65000" && die "a node that is not a member"
+ra=$(cat "/sys/class/bdi/$(on1 mountpoint -d "$M1")/read_ahead_kb")
+[ "$ra" = 4096 ] || die "/mfs read-ahead is $ra KiB, want 4096 (omfs_fuse_set_readahead)"
 
 step "real tools from node 1 on /mfs/$I2$W/exp (omfs_checks.sh)"
 on1 env S="$W/local/src" M="$M1/$I2$W/exp" E="$W/exp" L="$W/local" X="/mfs/$I2$W/exp" \

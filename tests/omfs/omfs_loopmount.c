@@ -96,6 +96,8 @@ int main(int argc, char **argv)
 						 .debug = debug,
 						 .max_threads = threads };
 		rc = omfs_fuse_new(&fcfg, &fuse);
+		if (rc == 0 && omfs_fuse_set_readahead(fuse, OMFS_FUSE_READAHEAD_KB) < 0)
+			fprintf(stderr, "omfs_loopmount: read-ahead not set\n");
 	}
 	if (rc < 0) {
 		fprintf(stderr, "omfs_loopmount: mount %s: %s\n", mnt, strerror(-rc));

@@ -667,6 +667,7 @@ static const struct fuse_lowlevel_ops fz_ops = {
 	.getlk = fz_getlk,
 	.setlk = fz_setlk,
 	.flock = fz_flock,
+	.fallocate = fz_fallocate,
 };
 
 int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)

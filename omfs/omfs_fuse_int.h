@@ -240,6 +240,8 @@ void fz_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 void fz_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fz_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fz_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void fz_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		  struct fuse_file_info *fi);
 void fz_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fz_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);

@@ -251,6 +251,25 @@ void fz_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 	fuse_reply_err(req, -(werr < 0 ? werr : rc));
 }
 
+/* posix_fallocate, fallocate(1), punching holes: done by the server on its descriptor, after the
+ * writes before it (fz_call). The kernel passes mode 0, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE
+ * only, and itself updates the size and drops the page cache of the range. */
+void fz_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		  struct fuse_file_info *fi)
+{
+	struct fopen *fo = FO(fi);
+	if (!fo) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	struct omfs_req r;
+	fz_req_init(&r, OMFS_OP_FALLOCATE, req, 1);
+	r.mode = (uint32_t)mode;
+	r.offset = offset;
+	r.length = length;
+	fuse_reply_err(req, -fh_op(req, fo, OMFS_OP_FALLOCATE, &r));
+}
+
 void fz_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fnode *n = ft_node(&F(req)->ft, ino);

@@ -297,6 +297,7 @@ static void note_change(const struct omfs_req *req, const char *path, struct omf
 		w = OMFS_CHG_ATTR | (req->valid & OMFS_SET_SIZE ? OMFS_CHG_DATA : 0);
 		break;
 	case OMFS_OP_WRITE:
+	case OMFS_OP_FALLOCATE:
 		w = OMFS_CHG_DATA;
 		break;
 	case OMFS_OP_MKNOD:
@@ -428,6 +429,7 @@ static int uses_handle(const struct omfs_req *req)
 	case OMFS_OP_GETLK:
 	case OMFS_OP_SETLK:
 	case OMFS_OP_FLOCK:
+	case OMFS_OP_FALLOCATE:
 		return 1;
 	case OMFS_OP_GETATTR:
 	case OMFS_OP_SETATTR:

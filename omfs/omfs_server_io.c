@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -303,6 +304,20 @@ static int op_readdir(struct omfs_server *srv, struct srv_handle *h, const struc
 	return rc;
 }
 
+/* fallocate(2) modes a client may ask for; the file system may still refuse one (EOPNOTSUPP) */
+#define FALLOC_MODES                                                                            \
+	(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |                    \
+	 FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE)
+
+static int op_fallocate(struct srv_handle *h, const struct omfs_req *req)
+{
+	if (h->fd < 0 || h->is_dir)
+		return h->is_dir ? -EISDIR : -EBADF;
+	if (req->mode & ~(uint32_t)FALLOC_MODES)
+		return -EOPNOTSUPP;
+	return fallocate(h->fd, (int)req->mode, req->offset, req->length) < 0 ? -errno : 0;
+}
+
 /* A private descriptor for a POSIX lock owner, dup'ed for the caller (who closes it). */
 static int owner_fd(struct srv_handle *h, uint64_t owner, int create)
 {
@@ -436,6 +451,8 @@ int srv_op_handle(struct omfs_server *srv, const struct omfs_req *req, struct sr
 	case OMFS_OP_SETLK:
 	case OMFS_OP_FLOCK:
 		return op_lock(h, req, resp);
+	case OMFS_OP_FALLOCATE:
+		return op_fallocate(h, req);
 	default:
 		return -EBADF;
 	}

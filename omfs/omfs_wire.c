@@ -18,10 +18,11 @@
 
 _Static_assert(OMFS__REQUEST__OP_LOOKUP == OMFS_OP_LOOKUP + 9, "op numbering");
 _Static_assert(OMFS__REQUEST__OP_FLOCK == OMFS_OP_FLOCK + 9, "op numbering");
-_Static_assert(OMFS_OP_FLOCK + 1 == OMFS_OP_COUNT_, "op numbering");
+_Static_assert(OMFS__REQUEST__OP_FALLOCATE == OMFS_OP_FALLOCATE + 9, "op numbering");
+_Static_assert(OMFS_OP_FALLOCATE + 1 == OMFS_OP_COUNT_, "op numbering");
 
 enum kind { K_PATH = 1, K_SETATTR, K_MK, K_SYMLINK, K_TWO, K_OPEN, K_READ, K_WRITE, K_FH,
-	    K_READDIR, K_XATTR, K_ACCESS, K_LOCK };
+	    K_READDIR, K_XATTR, K_ACCESS, K_LOCK, K_FALLOC };
 
 static const struct {
 	const char *name;
@@ -42,6 +43,7 @@ static const struct {
 	[OMFS_OP_REMOVEXATTR] = { "removexattr", K_XATTR }, [OMFS_OP_ACCESS] = { "access", K_ACCESS },
 	[OMFS_OP_CREATE] = { "create", K_OPEN },	   [OMFS_OP_GETLK] = { "getlk", K_LOCK },
 	[OMFS_OP_SETLK] = { "setlk", K_LOCK },		   [OMFS_OP_FLOCK] = { "flock", K_LOCK },
+	[OMFS_OP_FALLOCATE] = { "fallocate", K_FALLOC },
 };
 
 const char *omfs_op_name(enum omfs_op op)
@@ -107,6 +109,7 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 		Omfs__XattrReq xattr;
 		Omfs__AccessReq access;
 		Omfs__LockReq lock;
+		Omfs__FallocateReq falloc;
 	} s;
 	m.version = r->version ? r->version : OMFS_PROTO_VERSION;
 	m.id = r->id;
@@ -216,6 +219,13 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 		s.lock.pid = r->lock_pid;
 		s.lock.wait = r->wait != 0;
 		s.lock.flock_op = r->flock_op;
+		break;
+	case K_FALLOC:
+		s.falloc = (Omfs__FallocateReq)OMFS__FALLOCATE_REQ__INIT;
+		s.falloc.fh = r->fh;
+		s.falloc.mode = r->mode;
+		s.falloc.offset = r->offset;
+		s.falloc.length = r->length;
 		break;
 	}
 	set_op_slot(&m, &s);
@@ -329,6 +339,14 @@ static void decode_kind(struct omfs_req *r, enum kind kind, const void *sub)
 		r->lock_pid = p->pid;
 		r->wait = p->wait;
 		r->flock_op = p->flock_op;
+		break;
+	}
+	case K_FALLOC: {
+		const Omfs__FallocateReq *p = sub;
+		r->fh = p->fh;
+		r->mode = p->mode;
+		r->offset = p->offset;
+		r->length = p->length;
 		break;
 	}
 	}

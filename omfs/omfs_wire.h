@@ -56,6 +56,7 @@ enum omfs_op {
 	OMFS_OP_GETLK,
 	OMFS_OP_SETLK,
 	OMFS_OP_FLOCK,
+	OMFS_OP_FALLOCATE,
 	OMFS_OP_COUNT_
 };
 
@@ -102,9 +103,10 @@ struct omfs_req {
 	uint64_t fh;
 	int64_t offset;	 /* read/write/readdir; lock start */
 	int64_t end;	 /* lock end (inclusive) */
+	int64_t length;	 /* fallocate */
 	uint32_t size;	 /* read/readdir/xattr size */
 	uint32_t flags;	 /* open flags, rename flags, xattr flags */
-	uint32_t mode, umask, valid, mask;
+	uint32_t mode, umask, valid, mask; /* mode: also fallocate's */
 	uint32_t uid, gid; /* setattr */
 	uint64_t rdev;
 	int64_t atime_sec, mtime_sec;

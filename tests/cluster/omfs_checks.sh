@@ -376,6 +376,45 @@ PY
 	[ "$(stat -c %a "$E/par/u-7")" = 640 ] || fail "fchmod between writes lost"
 )
 
+# omfs_check_fallocate: fallocate(1) allocates, punches holes, zeroes ranges through /mfs, done
+# by the serving node on its own file (util-linux calls fallocate(2), with no fallback)
+omfs_check_fallocate() (
+	set -e
+	step "fallocate: allocate, punch a hole, zero a range"
+	fallocate -l 1M "$M/fa" || fail "fallocate -l 1M on /mfs"
+	[ "$(stat -c %s "$E/fa")" = 1048576 ] || fail "fallocate: server size $(stat -c %s "$E/fa")"
+	[ "$(stat -c %b "$E/fa")" -ge 2048 ] || fail "fallocate: blocks not allocated on the server"
+	head -c 65536 /dev/urandom | tr '\0' x >"$M/fb"
+	fallocate -p -o 4096 -l 8192 "$M/fb" || fail "fallocate --punch-hole on /mfs"
+	fallocate -z -o 32768 -l 100 "$M/fb" || fail "fallocate --zero-range on /mfs"
+	python3 - "$M/fb" "$E/fb" <<'PY' || fail "fallocate: wrong contents after punching/zeroing"
+import sys
+for p in sys.argv[1:]:
+    d = open(p, "rb").read()
+    assert len(d) == 65536, (p, len(d))
+    assert d[4096:12288] == bytes(8192) and d[32768:32868] == bytes(100), p
+    assert 0 not in d[:4096] and 0 not in d[12288:32768] and 0 not in d[32868:], p
+PY
+	fallocate -o 0 -l 0 "$M/fa" 2>/dev/null && fail "fallocate of length 0 accepted"
+	rm -f "$M/fa" "$M/fb"
+)
+
+# omfs_check_fsx: random writes, reads, mapped I/O, truncates, fallocate, two descriptors and
+# reopens on one file, checked against a model after every read and, at the end, against the
+# serving node's own copy (tests/omfs/omfs_fsx.py); random seeds, printed for a rerun
+omfs_check_fsx() (
+	set -e
+	step "fsx: random operations against a model"
+	local fsx seed
+	fsx="$(dirname "${BASH_SOURCE[0]}")/../omfs/omfs_fsx.py"
+	for i in 1 2; do
+		seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+		python3 "$fsx" "$M/fsx$i" --ops 2000 --seed "$seed" --server-copy "$E/fsx$i" ||
+			fail "fsx (seed $seed)"
+	done
+	rm -f "$M/fsx1" "$M/fsx2"
+)
+
 # omfs_check_tools: the source tree, then every real-tool check that both tests run (the
 # transport-specific ones, such as omfs_check_omx, are called by each test as it needs)
 omfs_check_tools() {
@@ -392,4 +431,6 @@ omfs_check_tools() {
 	omfs_check_errno
 	omfs_check_posix
 	omfs_check_parallel_writes
+	omfs_check_fallocate
+	omfs_check_fsx
 }

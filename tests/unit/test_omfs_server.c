@@ -4,6 +4,7 @@
  * renamed out of the export while a path walk is inside it), the errno of each refusal, and
  * handles presented by another session.
  */
+#include <linux/falloc.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -500,6 +501,59 @@ static void test_watched_attrs(void **state)
 	omfs_server_free(&s);
 }
 
+/* fallocate on a handle: allocates (and extends), punches holes, refuses what it must */
+static void test_fallocate(void **state)
+{
+	(void)state;
+	fx_write("exp/pub/fa", "0123456789", 0666, 1000, 1000);
+	int64_t fh = fx_open(1, &CRED_USER, P("exp/pub/fa"), O_RDWR);
+	int64_t ro = fx_open(1, &CRED_USER, P("exp/pub/fa"), O_RDONLY);
+	assert_true(fh > 0 && ro > 0);
+	struct omfs_req r;
+	struct omfs_resp resp;
+	struct {
+		uint64_t fh;
+		uint32_t mode;
+		int64_t off, len;
+		int want;
+	} cases[] = {
+		{ (uint64_t)fh, 0, 0, 8192, 0 }, /* allocate and extend */
+		{ (uint64_t)fh, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 2, 3, 0 },
+		{ (uint64_t)ro, 0, 0, 100, -EBADF }, /* not open for writing */
+		{ (uint64_t)fh, 0x8000, 0, 100, -EOPNOTSUPP }, /* a mode bit nobody knows */
+		{ (uint64_t)fh, 0, 0, 0, -EINVAL },
+		{ 12345, 0, 0, 1, -EBADF }, /* not a handle */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req_init(&r, OMFS_OP_FALLOCATE, &CRED_USER, NULL);
+		r.fh = cases[i].fh;
+		r.mode = cases[i].mode;
+		r.offset = cases[i].off;
+		r.length = cases[i].len;
+		assert_int_equal(run(1, &r, &resp), cases[i].want);
+		omfs_resp_clear(&resp);
+	}
+	struct stat st;
+	assert_int_equal(stat(P("exp/pub/fa"), &st), 0);
+	assert_int_equal(st.st_size, 8192);
+	char buf[16];
+	assert_int_equal(fx_read(1, (uint64_t)fh, buf, sizeof(buf)), 15);
+	assert_memory_equal(buf, "01\0\0\0" "56789" "\0\0\0\0\0", 15);
+	assert_int_equal(fx_release(1, (uint64_t)fh), 0);
+	assert_int_equal(fx_release(1, (uint64_t)ro), 0);
+	/* a directory handle */
+	req_init(&r, OMFS_OP_OPENDIR, &CRED_USER, P("exp/d"));
+	assert_int_equal(run(1, &r, &resp), 0);
+	uint64_t dh = resp.fh;
+	omfs_resp_clear(&resp);
+	req_init(&r, OMFS_OP_FALLOCATE, &CRED_USER, NULL);
+	r.fh = dh;
+	r.length = 1;
+	assert_int_equal(run(1, &r, &resp), -EISDIR);
+	omfs_resp_clear(&resp);
+	omfs_server_session_close(fx.srv, 1);
+}
+
 static void test_export_config(void **state)
 {
 	(void)state;
@@ -531,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_carried_writes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_watched_attrs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_fallocate, fx_setup, fx_teardown),
 		cmocka_unit_test(test_export_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

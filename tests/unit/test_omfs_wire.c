@@ -42,6 +42,7 @@ static void test_req_roundtrip_all_ops(void **state)
 		r.size = 512;
 		r.flags = 3;
 		r.mode = 0644;
+		r.length = 12345;
 		r.nrelease = 2;
 		r.release[0] = 11;
 		r.release[1] = UINT64_MAX;
@@ -69,6 +70,9 @@ static void test_req_roundtrip_all_ops(void **state)
 		assert_memory_equal(d.writes[0].data.p, "carried", 7);
 		assert_int_equal(d.writes[1].data.len, 0);
 		assert_string_not_equal(omfs_op_name(d.op), "?");
+		if (o == OMFS_OP_FALLOCATE)
+			assert_true(d.fh == 99 && d.mode == 0644 && d.offset == 4096 &&
+				    d.length == 12345);
 		omfs_req_clear(&d);
 	}
 	struct omfs_req r;

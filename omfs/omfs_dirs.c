@@ -27,7 +27,7 @@ struct omfs_dirs {
 	pthread_mutex_t lock;
 	struct dir *dirs;
 	size_t max_dirs, max_names;
-	uint64_t gen;
+	uint64_t gen[OMFS_DIRS_GENS]; /* per node id, modulo */
 };
 
 static uint64_t hash(const char *s, size_t n)
@@ -150,10 +150,10 @@ static int grow(struct dir *x)
 	return 0;
 }
 
-uint64_t omfs_dirs_gen(struct omfs_dirs *d)
+uint64_t omfs_dirs_gen(struct omfs_dirs *d, uint32_t node)
 {
 	pthread_mutex_lock(&d->lock);
-	uint64_t g = d->gen;
+	uint64_t g = d->gen[node % OMFS_DIRS_GENS];
 	pthread_mutex_unlock(&d->lock);
 	return g;
 }
@@ -167,7 +167,8 @@ void omfs_dirs_created(struct omfs_dirs *d, uint32_t node, const char *path, uin
 	if (!copy)
 		return;
 	pthread_mutex_lock(&d->lock);
-	if (gen != d->gen) { /* a report crossed the request: what it said may be missing here */
+	if (gen != d->gen[node % OMFS_DIRS_GENS]) { /* a report about the node crossed the
+						     * request: what it said may be missing */
 		pthread_mutex_unlock(&d->lock);
 		free(copy);
 		return;
@@ -298,7 +299,7 @@ void omfs_dirs_forget_tree(struct omfs_dirs *d, uint32_t node, const char *path)
 void omfs_dirs_changed(struct omfs_dirs *d, uint32_t node, const char *path)
 {
 	pthread_mutex_lock(&d->lock);
-	d->gen++;
+	d->gen[node % OMFS_DIRS_GENS]++;
 	forget_parent_locked(d, node, path);
 	forget_tree_locked(d, node, path);
 	pthread_mutex_unlock(&d->lock);
@@ -307,7 +308,7 @@ void omfs_dirs_changed(struct omfs_dirs *d, uint32_t node, const char *path)
 void omfs_dirs_forget_node(struct omfs_dirs *d, uint32_t node)
 {
 	pthread_mutex_lock(&d->lock);
-	d->gen++;
+	d->gen[node % OMFS_DIRS_GENS]++;
 	for (size_t i = 0; i < d->max_dirs; i++)
 		if (d->dirs[i].path && d->dirs[i].node == node)
 			dir_clear(&d->dirs[i]);

@@ -20,9 +20,13 @@ struct omfs_dirs;
 int omfs_dirs_new(size_t max_dirs, size_t max_names, struct omfs_dirs **ret);
 void omfs_dirs_free(struct omfs_dirs **d);
 
-/* The report generation (any node's): read it before sending a request whose reply may start
- * knowledge (omfs_dirs_created); a report processed meanwhile makes that reply too old. */
-uint64_t omfs_dirs_gen(struct omfs_dirs *d);
+/* The report generation of `node` (shared by node ids equal modulo OMFS_DIRS_GENS): read it
+ * before sending a request whose reply may start knowledge (omfs_dirs_created); a report about
+ * that node processed meanwhile makes that reply too old. Reports about other nodes do not:
+ * they say nothing of this node's directories (a busy node's stream of reports used to stop
+ * every other node's knowledge from starting). */
+#define OMFS_DIRS_GENS 64
+uint64_t omfs_dirs_gen(struct omfs_dirs *d, uint32_t node);
 
 /* User uid of this client created directory `path` (absolute server path) on `node`, asking
  * at gen. */

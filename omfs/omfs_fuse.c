@@ -80,7 +80,7 @@ int fz_call(struct omfs_fuse *f, uint32_t node, struct omfs_req *r, struct omfs_
 	fz_rel_attach(f, node, r); /* closes queued for that node ride along (omfs_fuse_rel.c) */
 	memset(resp, 0, sizeof(*resp));
 	int64_t sent = fz_now_ms();
-	uint64_t gen = f->dirs ? omfs_dirs_gen(f->dirs) : 0;
+	uint64_t gen = f->dirs ? omfs_dirs_gen(f->dirs, node) : 0;
 	int rc = omfs_client_call(f->client, node, r, resp);
 	if (rc == -EHOSTUNREACH || rc == -ETIMEDOUT)
 		rc = -ENOTCONN; /* the node is gone or not answering: its subtree fails fast */
@@ -668,6 +668,7 @@ static const struct fuse_lowlevel_ops fz_ops = {
 	.setlk = fz_setlk,
 	.flock = fz_flock,
 	.fallocate = fz_fallocate,
+	.copy_file_range = fz_copy_file_range,
 };
 
 int omfs_fuse_new(const struct omfs_fuse_config *cfg, struct omfs_fuse **ret)

@@ -251,6 +251,14 @@ void fz_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 	fuse_reply_err(req, -(werr < 0 ? werr : rc));
 }
 
+/* A server that does not know the operation (an older one) answers ENOSYS, or EBADMSG when it
+ * cannot decode it: the kernel then does without (copies through reads and writes; glibc's
+ * posix_fallocate writes zeros). */
+static int unknown_op(int rc)
+{
+	return rc == -ENOSYS || rc == -EBADMSG;
+}
+
 /* posix_fallocate, fallocate(1), punching holes: done by the server on its descriptor, after the
  * writes before it (fz_call). The kernel passes mode 0, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE
  * only, and itself updates the size and drops the page cache of the range. */
@@ -267,7 +275,39 @@ void fz_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t 
 	r.mode = (uint32_t)mode;
 	r.offset = offset;
 	r.length = length;
-	fuse_reply_err(req, -fh_op(req, fo, OMFS_OP_FALLOCATE, &r));
+	int rc = fh_op(req, fo, OMFS_OP_FALLOCATE, &r);
+	fuse_reply_err(req, unknown_op(rc) ? EOPNOTSUPP : -rc);
+}
+
+/* cp, and anything else calling copy_file_range, between two files of one node: the server
+ * copies, no data crosses the mesh. Files on two nodes: EXDEV, and the kernel copies through
+ * reads and writes instead (as for OMFS_OP_COPY_FILE_RANGE unknown to an older server). */
+void fz_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+			struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	struct fopen *in = FO(fi_in), *out = FO(fi_out);
+	if (!in || !out || in->node != out->node) {
+		fuse_reply_err(req, !in || !out ? EISDIR : EXDEV);
+		return;
+	}
+	struct omfs_req r;
+	struct omfs_resp resp;
+	fz_req_init(&r, OMFS_OP_COPY_FILE_RANGE, req, 1);
+	r.fh = in->sfh;
+	r.offset = off_in;
+	r.fh2 = out->sfh;
+	r.offset2 = off_out;
+	r.length = len > OMFS_MAX_COPY ? OMFS_MAX_COPY : (int64_t)len;
+	r.flags = (uint32_t)flags;
+	int rc = fz_call(F(req), in->node, &r, &resp);
+	if (rc < 0) {
+		fuse_reply_err(req, unknown_op(rc) ? EOPNOTSUPP : -rc);
+		return;
+	}
+	size_t n = resp.size;
+	omfs_resp_clear(&resp);
+	fuse_reply_write(req, n);
 }
 
 void fz_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -298,6 +298,7 @@ static void note_change(const struct omfs_req *req, const char *path, struct omf
 		break;
 	case OMFS_OP_WRITE:
 	case OMFS_OP_FALLOCATE:
+	case OMFS_OP_COPY_FILE_RANGE: /* the file written */
 		w = OMFS_CHG_DATA;
 		break;
 	case OMFS_OP_MKNOD:
@@ -349,6 +350,47 @@ static int exec_handle(struct omfs_server *srv, uint64_t session, const struct o
 		pthread_mutex_unlock(&srv->hlock);
 	}
 	srv_handle_put(srv, h);
+	return rc;
+}
+
+/* copy_file_range between two open files of the session: the data stays on this node. As the
+ * requester (the file written may lose set-id bits), at most OMFS_MAX_COPY bytes. */
+static int exec_copy(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
+		     struct omfs_resp *resp, struct omfs_notify *chg)
+{
+	if (req->flags != 0 || req->offset < 0 || req->offset2 < 0 || req->length < 0)
+		return -EINVAL;
+	struct srv_handle *in, *out;
+	int rc = srv_handle_get(srv, session, req->fh, &in);
+	if (rc < 0)
+		return rc;
+	rc = srv_handle_get(srv, session, req->fh2, &out);
+	if (rc < 0) {
+		srv_handle_put(srv, in);
+		return rc;
+	}
+	struct srv_saved_cred saved = { 0 };
+	if (in->is_dir || out->is_dir)
+		rc = -EISDIR;
+	else if (in->fd < 0 || out->fd < 0 || !out->exp)
+		rc = -EBADF;
+	else
+		rc = srv_cred_enter(srv, out->exp, &req->cred, &saved);
+	if (rc == 0) {
+		loff_t oin = req->offset, oout = req->offset2;
+		size_t len = req->length > (int64_t)OMFS_MAX_COPY ? OMFS_MAX_COPY : (size_t)req->length;
+		ssize_t n = copy_file_range(in->fd, &oin, out->fd, &oout, len, 0);
+		rc = n < 0 ? -errno : 0;
+		resp->size = n < 0 ? 0 : (uint64_t)n;
+		srv_cred_leave(srv, &saved);
+	}
+	if (rc == 0 && resp->size && chg) {
+		pthread_mutex_lock(&srv->hlock); /* a rename may replace out->path */
+		note_change(req, out->path, chg);
+		pthread_mutex_unlock(&srv->hlock);
+	}
+	srv_handle_put(srv, out);
+	srv_handle_put(srv, in);
 	return rc;
 }
 
@@ -480,6 +522,8 @@ void omfs_server_exec_changes(struct omfs_server *srv, uint64_t session,
 	int rc;
 	if (req->op <= OMFS_OP_NONE || req->op >= OMFS_OP_COUNT_)
 		rc = -ENOSYS;
+	else if (req->op == OMFS_OP_COPY_FILE_RANGE)
+		rc = exec_copy(srv, session, req, resp, chg);
 	else if (uses_handle(req))
 		rc = exec_handle(srv, session, req, resp, chg);
 	else if (req->op == OMFS_OP_RENAME || req->op == OMFS_OP_LINK)

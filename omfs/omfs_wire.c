@@ -19,10 +19,11 @@
 _Static_assert(OMFS__REQUEST__OP_LOOKUP == OMFS_OP_LOOKUP + 9, "op numbering");
 _Static_assert(OMFS__REQUEST__OP_FLOCK == OMFS_OP_FLOCK + 9, "op numbering");
 _Static_assert(OMFS__REQUEST__OP_FALLOCATE == OMFS_OP_FALLOCATE + 9, "op numbering");
-_Static_assert(OMFS_OP_FALLOCATE + 1 == OMFS_OP_COUNT_, "op numbering");
+_Static_assert(OMFS__REQUEST__OP_COPY_FILE_RANGE == OMFS_OP_COPY_FILE_RANGE + 9, "op numbering");
+_Static_assert(OMFS_OP_COPY_FILE_RANGE + 1 == OMFS_OP_COUNT_, "op numbering");
 
 enum kind { K_PATH = 1, K_SETATTR, K_MK, K_SYMLINK, K_TWO, K_OPEN, K_READ, K_WRITE, K_FH,
-	    K_READDIR, K_XATTR, K_ACCESS, K_LOCK, K_FALLOC };
+	    K_READDIR, K_XATTR, K_ACCESS, K_LOCK, K_FALLOC, K_COPY };
 
 static const struct {
 	const char *name;
@@ -44,6 +45,7 @@ static const struct {
 	[OMFS_OP_CREATE] = { "create", K_OPEN },	   [OMFS_OP_GETLK] = { "getlk", K_LOCK },
 	[OMFS_OP_SETLK] = { "setlk", K_LOCK },		   [OMFS_OP_FLOCK] = { "flock", K_LOCK },
 	[OMFS_OP_FALLOCATE] = { "fallocate", K_FALLOC },
+	[OMFS_OP_COPY_FILE_RANGE] = { "copy_file_range", K_COPY },
 };
 
 const char *omfs_op_name(enum omfs_op op)
@@ -110,6 +112,7 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 		Omfs__AccessReq access;
 		Omfs__LockReq lock;
 		Omfs__FallocateReq falloc;
+		Omfs__CopyRangeReq copy;
 	} s;
 	m.version = r->version ? r->version : OMFS_PROTO_VERSION;
 	m.id = r->id;
@@ -226,6 +229,15 @@ int omfs_wire_req_encode(const struct omfs_req *r, uint8_t **ret_buf, size_t *re
 		s.falloc.mode = r->mode;
 		s.falloc.offset = r->offset;
 		s.falloc.length = r->length;
+		break;
+	case K_COPY:
+		s.copy = (Omfs__CopyRangeReq)OMFS__COPY_RANGE_REQ__INIT;
+		s.copy.fh_in = r->fh;
+		s.copy.off_in = r->offset;
+		s.copy.fh_out = r->fh2;
+		s.copy.off_out = r->offset2;
+		s.copy.length = (uint64_t)r->length;
+		s.copy.flags = r->flags;
 		break;
 	}
 	set_op_slot(&m, &s);
@@ -347,6 +359,16 @@ static void decode_kind(struct omfs_req *r, enum kind kind, const void *sub)
 		r->mode = p->mode;
 		r->offset = p->offset;
 		r->length = p->length;
+		break;
+	}
+	case K_COPY: {
+		const Omfs__CopyRangeReq *p = sub;
+		r->fh = p->fh_in;
+		r->offset = p->off_in;
+		r->fh2 = p->fh_out;
+		r->offset2 = p->off_out;
+		r->length = p->length > INT64_MAX ? INT64_MAX : (int64_t)p->length;
+		r->flags = p->flags;
 		break;
 	}
 	}

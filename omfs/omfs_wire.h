@@ -20,6 +20,7 @@
 #define OMFS_MAX_RELEASE 64 /* handles one request may release on the side (Request.released) */
 #define OMFS_MAX_CHANGES 256 /* changes in one Notify; more become `all` */
 #define OMFS_MAX_CARRIED 16  /* writes one request may carry (Request.writes) */
+#define OMFS_MAX_COPY (64u << 20) /* bytes one copy_file_range request copies at most */
 /* How long a client may cache attributes and entries the server marked `watched` (the server
  * tells it of every change); everything else is cached for the client's default (1 s). */
 #define OMFS_WATCHED_TTL_S 10
@@ -57,6 +58,7 @@ enum omfs_op {
 	OMFS_OP_SETLK,
 	OMFS_OP_FLOCK,
 	OMFS_OP_FALLOCATE,
+	OMFS_OP_COPY_FILE_RANGE,
 	OMFS_OP_COUNT_
 };
 
@@ -103,7 +105,9 @@ struct omfs_req {
 	uint64_t fh;
 	int64_t offset;	 /* read/write/readdir; lock start */
 	int64_t end;	 /* lock end (inclusive) */
-	int64_t length;	 /* fallocate */
+	int64_t length;	 /* fallocate, copy_file_range */
+	uint64_t fh2;	 /* copy_file_range: the file written (fh: the file read) */
+	int64_t offset2; /* copy_file_range: where in fh2 (offset: where in fh) */
 	uint32_t size;	 /* read/readdir/xattr size */
 	uint32_t flags;	 /* open flags, rename flags, xattr flags */
 	uint32_t mode, umask, valid, mask; /* mode: also fallocate's */

@@ -399,6 +399,31 @@ PY
 	rm -f "$M/fa" "$M/fb"
 )
 
+# omfs_check_copy_range: cp within the tree (copy_file_range, done by the serving node) and
+# copy_file_range at offsets, checked on the serving node's own files
+omfs_check_copy_range() (
+	set -e
+	step "copy_file_range: cp within the tree, and at offsets"
+	head -c 3000000 /dev/urandom >"$E/cr-src"
+	cp "$M/cr-src" "$M/cr-dst" || fail "cp within /mfs"
+	cmp "$E/cr-src" "$E/cr-dst" || fail "cp within /mfs: the copy differs"
+	python3 - "$M/cr-src" "$M/cr-dst" "$E/cr-dst" <<'PY' || fail "copy_file_range at offsets"
+import os, sys
+src = open(sys.argv[1], "rb").read()
+a = os.open(sys.argv[1], os.O_RDONLY)
+b = os.open(sys.argv[2], os.O_RDWR | os.O_TRUNC)
+n = os.copy_file_range(a, b, 100000, 5, 4096)
+assert n == 100000, n
+assert os.copy_file_range(a, b, 10, len(src) + 1, 0) == 0  # past the source's end
+os.close(a)
+os.close(b)
+for p in sys.argv[2:]:
+    d = open(p, "rb").read()
+    assert d == bytes(4096) + src[5:100005], (p, len(d))
+PY
+	rm -f "$M/cr-src" "$M/cr-dst"
+)
+
 # omfs_check_fsx: random writes, reads, mapped I/O, truncates, fallocate, two descriptors and
 # reopens on one file, checked against a model after every read and, at the end, against the
 # serving node's own copy (tests/omfs/omfs_fsx.py); random seeds, printed for a rerun
@@ -432,5 +457,6 @@ omfs_check_tools() {
 	omfs_check_posix
 	omfs_check_parallel_writes
 	omfs_check_fallocate
+	omfs_check_copy_range
 	omfs_check_fsx
 }

@@ -169,6 +169,21 @@ read -r c0 c1 < <(on1 env OMXC="$(readlink -f "$OMX")" S2="$(node_dir 2)" sh -c 
 [ -n "${c1:-}" ] || die "chown through /mfs"
 [ $((c1 - c0)) = 1 ] || die "a chown through /mfs cost $((c1 - c0)) requests, want 1"
 
+step "cp within one node's tree is copied by that node (copy_file_range); across nodes, through reads and writes"
+head -c 16M /dev/urandom >"$W/exp/c16"
+read -r c0 c1 < <(on1 env OMXC="$(readlink -f "$OMX")" S2="$(node_dir 2)" sh -c '
+	rx() { "$OMXC" --state-dir "$S2" status --json | jq .counters.omfs_rx_requests; }
+	c0=$(rx) && cp "$1/c16" "$1/c16b" && echo "$c0 $(rx)"' sh "$M1/$I2$W/exp")
+[ -n "${c1:-}" ] || die "cp within /mfs/$I2"
+cmp "$W/exp/c16" "$W/exp/c16b" || die "cp within /mfs/$I2: the copy differs"
+# 16 MiB through reads and writes would be 32 requests of 1 MiB at least
+[ $((c1 - c0)) -lt 16 ] || die "cp of 16 MiB within /mfs/$I2 cost $((c1 - c0)) requests"
+log "cp of 16 MiB within node 2's tree: $((c1 - c0)) requests to node 2"
+mkdir -p -m 1777 "$W/x1" # node 1 squashes root: the copy is made as 65534
+on1 cp "$M1/$I2$W/exp/c16" "$M1/$I1$W/x1/c16" || die "cp from /mfs/$I2 to /mfs/$I1"
+cmp "$W/exp/c16" "$W/x1/c16" || die "cp across nodes: the copy differs"
+rm -rf "$W/exp/c16" "$W/exp/c16b" "$W/x1"
+
 step "exports of node 3: a subdirectory, escapes, read-only, root squash"
 mkdir -p "$E3/etc" "$E3/pub"
 chmod 1777 "$E3/pub"

@@ -109,11 +109,17 @@ static void run_request(const uint8_t *data, size_t size)
 			req.fh = hf;
 		else if (req.fh == 2)
 			req.fh = hd;
+		if (req.fh2 == 1)
+			req.fh2 = hf;
+		else if (req.fh2 == 2)
+			req.fh2 = hd;
 		req.wait = 0;
 		req.flock_op |= LOCK_NB;
-		/* the scratch export is on this machine's disk: fallocate stays within 1 MiB */
-		if (req.op == OMFS_OP_FALLOCATE) {
+		/* the scratch export is on this machine's disk: fallocate and copies stay within
+		 * 1 MiB (a copy of the file onto its own end would double it every run) */
+		if (req.op == OMFS_OP_FALLOCATE || req.op == OMFS_OP_COPY_FILE_RANGE) {
 			req.offset &= 0xfffff;
+			req.offset2 &= 0xfffff;
 			req.length &= 0xfffff;
 		}
 		struct omfs_resp resp, back;

@@ -76,6 +76,7 @@ static void t_exch(struct omfs_req *r) { r->flags = RENAME_EXCHANGE; }
 static void t_acc(struct omfs_req *r) { r->mask = R_OK | W_OK; }
 static void t_sync(struct omfs_req *r) { r->datasync = 1; r->lock_owner = 7; }
 static void t_falloc(struct omfs_req *r) { r->mode = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE; r->offset = 2; r->length = 5; }
+static void t_copy(struct omfs_req *r) { r->fh2 = 1; r->offset = 0; r->offset2 = 8; r->length = 4; }
 static void t_carried(struct omfs_req *r) { r->nwrites = 2; r->writes[0] = (struct omfs_carried){ 1, 0, B("carried") }; r->writes[1] = (struct omfs_carried){ 9, 4, B("stale") }; }
 static void t_released(struct omfs_req *r) { r->nrelease = 3; r->release[0] = 1; r->release[1] = 2; r->release[2] = 1ull << 20 | 1; }
 
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
 	rc |= req("setlk", OMFS_OP_SETLK, NULL, NULL, 1, t_lock);
 	rc |= req("flock", OMFS_OP_FLOCK, NULL, NULL, 1, t_flock);
 	rc |= req("fallocate", OMFS_OP_FALLOCATE, NULL, NULL, 1, t_falloc);
+	rc |= req("copy_file_range", OMFS_OP_COPY_FILE_RANGE, NULL, NULL, 1, t_copy);
 	/* escape attempts */
 	rc |= req("esc_dotdot", OMFS_OP_OPEN, E "/../omfs-fuzz-outside/canary", NULL, 0, t_root);
 	rc |= req("esc_uplink", OMFS_OP_OPEN, E "/up/tmp/omfs-fuzz-outside/canary", NULL, 0, t_rdwr);

@@ -5,7 +5,8 @@ Usage: omfs_fsx.py FILE [--ops N] [--seed S] [--max-size BYTES] [--server-copy P
 
 Runs N operations on FILE (created or truncated), each chosen at random: pwrite and pread at
 random offsets and lengths, writes and reads through a shared mapping, ftruncate up and down,
-writes through a second descriptor of the same file, fsync, posix_fallocate, and close and
+writes through a second descriptor of the same file, copy_file_range from one part of the file
+to another, fsync, posix_fallocate, and close and
 reopen of both descriptors (close-to-open). Every read is compared with the model, a bytearray
 that every write also goes to. After each reopen and at the end the whole file is read back
 through a fresh descriptor; with --server-copy, the same file seen from the node that serves
@@ -79,8 +80,8 @@ def main():
     for op in range(a.ops):
         kind = rnd.choices(
             ["write", "write2", "read", "mapwrite", "mapread", "truncate", "fsync", "falloc",
-             "reopen"],
-            [30, 10, 25, 8, 8, 8, 3, 3, 2])[0]
+             "copy", "reopen"],
+            [30, 10, 25, 8, 8, 8, 3, 3, 4, 2])[0]
         size = len(model)
         if kind in ("write", "write2"):
             off, ln = rand_range(min(maxsz - 1, size + 65536))
@@ -135,6 +136,19 @@ def main():
             if off + ln > size:
                 model.extend(b"\0" * (off + ln - size))
             log.append(f"{op} fallocate {off} +{ln}")
+        elif kind == "copy":
+            if size == 0:
+                continue
+            src, ln = rand_range(size)
+            ln = min(ln, size - src)
+            dst = rnd.randrange(min(maxsz - ln, size + 65536))
+            if dst < src + ln and src < dst + ln:
+                continue  # overlapping ranges of one file: EINVAL, as fsx avoids them
+            n = os.copy_file_range(fd, fd2, ln, src, dst)
+            if n != ln:
+                die(f"op {op}: copy_file_range copied {n} of {ln}")
+            model_write(dst, bytes(model[src:src + ln]))
+            log.append(f"{op} copy {src} +{ln} -> {dst}")
         elif kind == "reopen":
             os.close(fd)
             os.close(fd2)

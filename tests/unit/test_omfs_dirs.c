@@ -28,7 +28,7 @@ static void test_follows_own_changes(void **state)
 	(void)state;
 	struct omfs_dirs *d = mk(8, 100);
 	assert_false(omfs_dirs_absent(d, 2, "/e/d/x", 1000, 10)); /* nothing known yet */
-	omfs_dirs_created(d, 2, "/e/d", 1000, omfs_dirs_gen(d), 1000 + TTL);
+	omfs_dirs_created(d, 2, "/e/d", 1000, omfs_dirs_gen(d, 2), 1000 + TTL);
 	assert_true(omfs_dirs_absent(d, 2, "/e/d/x", 1000, 1000));
 	assert_false(omfs_dirs_absent(d, 3, "/e/d/x", 1000, 1000)); /* another node's /e/d */
 	assert_false(omfs_dirs_absent(d, 2, "/e/x", 1000, 1000));   /* its parent is not known */
@@ -54,7 +54,7 @@ static void test_follows_own_changes(void **state)
 	assert_false(omfs_dirs_absent(d, 2, "/e/d/x", 1000, 11000));
 	assert_int_equal(omfs_dirs_count(d), 0);
 	/* removing a name the set did not hold: the set was wrong */
-	omfs_dirs_created(d, 2, "/e/r", 1000, omfs_dirs_gen(d), 20000);
+	omfs_dirs_created(d, 2, "/e/r", 1000, omfs_dirs_gen(d, 2), 20000);
 	omfs_dirs_removed(d, 2, "/e/r/ghost", 12000);
 	assert_false(omfs_dirs_absent(d, 2, "/e/r/y", 1000, 12000));
 	omfs_dirs_free(&d);
@@ -65,7 +65,7 @@ static void test_reports_forget(void **state)
 {
 	(void)state;
 	struct omfs_dirs *d = mk(8, 100);
-	uint64_t g = omfs_dirs_gen(d);
+	uint64_t g = omfs_dirs_gen(d, 2);
 	omfs_dirs_created(d, 2, "/e/a", 1000, g, TTL);
 	omfs_dirs_created(d, 2, "/e/a/sub", 1000, g, TTL);
 	omfs_dirs_created(d, 2, "/e/ab", 1000, g, TTL);
@@ -80,12 +80,17 @@ static void test_reports_forget(void **state)
 	assert_false(omfs_dirs_absent(d, 2, "/e/a/sub/n", 1000, 0));
 	assert_true(omfs_dirs_absent(d, 2, "/e/ab/n", 1000, 0));
 	/* a report that crossed the request creating a directory: not known */
-	g = omfs_dirs_gen(d);
+	g = omfs_dirs_gen(d, 2);
 	omfs_dirs_changed(d, 2, "/elsewhere/x");
 	omfs_dirs_created(d, 2, "/e/c", 1000, g, TTL);
 	assert_false(omfs_dirs_absent(d, 2, "/e/c/n", 1000, 0));
+	/* a report about another node crossing it does not stop it */
+	g = omfs_dirs_gen(d, 2);
+	omfs_dirs_changed(d, 3, "/e/d");
+	omfs_dirs_created(d, 2, "/e/d", 1000, g, TTL);
+	assert_true(omfs_dirs_absent(d, 2, "/e/d/n", 1000, 0));
 	/* the node: everything of it, nothing of another */
-	g = omfs_dirs_gen(d);
+	g = omfs_dirs_gen(d, 3);
 	omfs_dirs_created(d, 3, "/e/a", 1000, g, TTL);
 	omfs_dirs_forget_node(d, 2);
 	assert_false(omfs_dirs_absent(d, 2, "/e/ab/n", 1000, 0));
@@ -94,7 +99,7 @@ static void test_reports_forget(void **state)
 	omfs_dirs_forget_tree(d, 3, "/");
 	assert_int_equal(omfs_dirs_count(d), 0);
 	/* doubt about a parent */
-	g = omfs_dirs_gen(d);
+	g = omfs_dirs_gen(d, 2);
 	omfs_dirs_created(d, 2, "/q", 1000, g, TTL);
 	omfs_dirs_forget_parent(d, 2, "/q/whatever");
 	assert_false(omfs_dirs_absent(d, 2, "/q/n", 1000, 0));
@@ -105,7 +110,7 @@ static void test_bounds(void **state)
 {
 	(void)state;
 	struct omfs_dirs *d = mk(2, 3);
-	uint64_t g = omfs_dirs_gen(d);
+	uint64_t g = omfs_dirs_gen(d, 2);
 	omfs_dirs_created(d, 2, "/a", 1000, g, 5000);
 	omfs_dirs_created(d, 2, "/b", 1000, g, 9000);
 	omfs_dirs_created(d, 2, "/c", 1000, g, 9000); /* full: /a, whose window ends first, goes */

@@ -554,6 +554,58 @@ static void test_fallocate(void **state)
 	omfs_server_session_close(fx.srv, 1);
 }
 
+static int copy_range(uint64_t sess, uint64_t in, int64_t off_in, uint64_t out, int64_t off_out,
+		      int64_t len, uint32_t flags, uint64_t *ret_n)
+{
+	struct omfs_req r;
+	struct omfs_resp resp;
+	req_init(&r, OMFS_OP_COPY_FILE_RANGE, &CRED_USER, NULL);
+	r.fh = in;
+	r.offset = off_in;
+	r.fh2 = out;
+	r.offset2 = off_out;
+	r.length = len;
+	r.flags = flags;
+	int rc = run(sess, &r, &resp);
+	*ret_n = resp.size;
+	omfs_resp_clear(&resp);
+	return rc;
+}
+
+/* copy_file_range between two handles of a session: done on the server, as the requester */
+static void test_copy_file_range(void **state)
+{
+	(void)state;
+	fx_write("exp/pub/src", "0123456789", 0644, 1000, 1000);
+	fx_write("exp/pub/dst", "abcdefghij", 0644, 1000, 1000);
+	fx_write("exp/pub/theirs", "xxxx", 0644, 1001, 1001);
+	int64_t in = fx_open(1, &CRED_USER, P("exp/pub/src"), O_RDONLY);
+	int64_t out = fx_open(1, &CRED_USER, P("exp/pub/dst"), O_RDWR);
+	int64_t ro = fx_open(1, &CRED_USER, P("exp/pub/theirs"), O_RDONLY);
+	int64_t other = fx_open(2, &CRED_USER, P("exp/pub/dst"), O_RDWR);
+	assert_true(in > 0 && out > 0 && ro > 0 && other > 0);
+	uint64_t n;
+	assert_int_equal(copy_range(1, (uint64_t)in, 2, (uint64_t)out, 4, 5, 0, &n), 0);
+	assert_int_equal(n, 5);
+	char buf[32];
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/pub/dst"), buf, sizeof(buf)), 10);
+	assert_string_equal(buf, "abcd23456j");
+	/* past the end of the source: nothing copied, no error */
+	assert_int_equal(copy_range(1, (uint64_t)in, 100, (uint64_t)out, 0, 5, 0, &n), 0);
+	assert_int_equal(n, 0);
+	/* refused: flags, negative offsets, a file not open for writing, another session's
+	 * handle, a handle that does not exist */
+	assert_int_equal(copy_range(1, (uint64_t)in, 0, (uint64_t)out, 0, 5, 1, &n), -EINVAL);
+	assert_int_equal(copy_range(1, (uint64_t)in, -1, (uint64_t)out, 0, 5, 0, &n), -EINVAL);
+	assert_int_equal(copy_range(1, (uint64_t)in, 0, (uint64_t)ro, 0, 5, 0, &n), -EBADF);
+	assert_int_equal(copy_range(1, (uint64_t)in, 0, (uint64_t)other, 0, 5, 0, &n), -EBADF);
+	assert_int_equal(copy_range(1, (uint64_t)in, 0, 999999, 0, 5, 0, &n), -EBADF);
+	assert_int_equal(fx_cat(&CRED_ROOT, P("exp/pub/theirs"), buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "xxxx");
+	omfs_server_session_close(fx.srv, 1);
+	omfs_server_session_close(fx.srv, 2);
+}
+
 static void test_export_config(void **state)
 {
 	(void)state;
@@ -586,6 +638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_carried_writes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_watched_attrs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fallocate, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_file_range, fx_setup, fx_teardown),
 		cmocka_unit_test(test_export_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,8 @@ static void test_req_roundtrip_all_ops(void **state)
 		r.flags = 3;
 		r.mode = 0644;
 		r.length = 12345;
+		r.fh2 = 77;
+		r.offset2 = 555;
 		r.nrelease = 2;
 		r.release[0] = 11;
 		r.release[1] = UINT64_MAX;
@@ -73,6 +75,9 @@ static void test_req_roundtrip_all_ops(void **state)
 		if (o == OMFS_OP_FALLOCATE)
 			assert_true(d.fh == 99 && d.mode == 0644 && d.offset == 4096 &&
 				    d.length == 12345);
+		if (o == OMFS_OP_COPY_FILE_RANGE)
+			assert_true(d.fh == 99 && d.offset == 4096 && d.fh2 == 77 &&
+				    d.offset2 == 555 && d.length == 12345 && d.flags == 3);
 		omfs_req_clear(&d);
 	}
 	struct omfs_req r;

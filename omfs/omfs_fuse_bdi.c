@@ -13,52 +13,24 @@
 #include <unistd.h>
 
 #include "omfs/omfs_fuse_int.h"
+#include "omfs/omfs_mounts.h"
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo: undo it in place */
-static void unescape(char *s)
-{
-	char *o = s;
-	for (char *i = s; *i; i++) {
-		if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' &&
-		    i[3] >= '0' && i[3] <= '7') {
-			*o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
-			i += 3;
-		} else {
-			*o++ = *i;
-		}
-	}
-	*o = '\0';
-}
-
-/* "MAJ:MIN" of the newest fuse.omfs mount on `mnt` into dev; 0 or -ENOENT/-errno */
+/* "MAJ:MIN" of the newest fuse.omfs mount on `mnt` into dev; 0, -ENOENT or -errno */
 static int mount_dev(const char *mnt, char *dev, size_t size)
 {
-	FILE *fp = fopen("/proc/self/mountinfo", "re");
-	if (!fp)
-		return -errno;
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = -ENOENT;
-	while (getline(&line, &cap, fp) > 0) {
-		/* id parent MAJ:MIN root mountpoint options [optional...] - fstype source ... */
-		char *save = NULL, *f[5], *t;
-		int n = 0;
-		while (n < 5 && (t = strtok_r(n ? NULL : line, " ", &save)))
-			f[n++] = t;
-		if (n < 5)
-			continue;
-		char *rest = strtok_r(NULL, "\n", &save); /* options [optional...] - fstype ... */
-		char *sep = rest ? strstr(rest, " - ") : NULL;
-		if (!sep || strncmp(sep + 3, "fuse.omfs ", 10) != 0)
-			continue;
-		unescape(f[4]);
-		if (strcmp(f[4], mnt) == 0 && strlen(f[2]) < size) {
-			strcpy(dev, f[2]);
+	struct omfs_mount *m;
+	size_t n;
+	int rc = omfs_mounts_read(&m, &n);
+	if (rc < 0)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].fstype, "fuse.omfs") == 0 && strcmp(m[i].point, mnt) == 0 &&
+		    strlen(m[i].dev) < size) {
+			strcpy(dev, m[i].dev);
 			rc = 0;
 		}
-	}
-	free(line);
-	fclose(fp);
+	omfs_mounts_free(m, n);
 	return rc;
 }
 

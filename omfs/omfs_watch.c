@@ -9,6 +9,7 @@
  * path that no longer resolves is skipped, the name event on its parent covers it).
  */
 #include "omfs/omfs_watch.h"
+#include "omfs/omfs_mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,93 +93,23 @@ static void mark_fs(struct omfs_watch *w, const char *path)
 	w->fs[w->nfs++] = (struct wfs){.dev = (uint64_t)st.st_dev, .fsid = sf.f_fsid, .fd = fd};
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo */
-static void unescape(char *s)
+/* File systems whose changes nobody caches: device nodes, terminals, message queues, kernel
+ * interfaces. A device node on /mfs is the client's own device, and its "data" is a stream,
+ * not pages; marking them only turned every terminal echo and every write to /dev/null or
+ * /dev/fuse by any other process into a change report for every client. FUSE mounts (/mfs
+ * itself among them) are skipped as well: they report to their own clients. */
+static int skipped(const struct omfs_mount *m, const char *skip)
 {
-	char *o = s;
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
-/* path is base or below it */
-static int is_under(const char *path, const char *base)
-{
-	size_t n = strlen(base);
-	if (n == 1 && base[0] == '/')
-		return path[0] == '/';
-	return strncmp(path, base, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-struct mnt {
-	char *point, *fstype;
-};
-
-/* The mounts of this process: mount point and file-system type of each. */
-static int read_mounts(struct mnt **ret, size_t *ret_n)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	struct mnt *m = NULL;
-	size_t n = 0, cap = 0;
-	char *line = NULL;
-	size_t lcap = 0;
-	int rc = 0;
-	while (rc == 0 && getline(&line, &lcap, f) > 0) {
-		/* id parent maj:min root mountpoint options [optional...] - fstype source super */
-		char *save = NULL, *tok, *point = NULL, *fstype = NULL;
-		int field = 0, after_dash = 0;
-		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-			if (field == 4)
-				point = tok;
-			if (after_dash) {
-				fstype = tok;
-				break;
-			}
-			if (field >= 6 && strcmp(tok, "-") == 0)
-				after_dash = 1;
-			field++;
-		}
-		if (!point || !fstype)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 32;
-			struct mnt *nm = realloc(m, cap * sizeof(*nm));
-			if (!nm) {
-				rc = -ENOMEM;
-				break;
-			}
-			m = nm;
-		}
-		unescape(point);
-		m[n].point = strdup(point);
-		m[n].fstype = strdup(fstype);
-		if (!m[n].point || !m[n].fstype) {
-			free(m[n].point);
-			free(m[n].fstype);
-			rc = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	free(line);
-	(void)fclose(f);
-	*ret = m;
-	*ret_n = n;
-	return rc;
-}
-
-static int skipped(const struct mnt *m, const char *skip)
-{
-	return strncmp(m->fstype, "fuse", 4) == 0 || (skip && is_under(m->point, skip));
+	static const char *const pseudo[] = {
+	    "devtmpfs",	   "devpts",	"mqueue",  "cgroup",	 "cgroup2",    "pstore",
+	    "bpf",	   "tracefs",	"debugfs", "securityfs", "configfs",   "fusectl",
+	    "binfmt_misc", "hugetlbfs", "autofs",  "efivarfs",	 "rpc_pipefs", "nsfs"};
+	if (strncmp(m->fstype, "fuse", 4) == 0 || (skip && omfs_path_under(m->point, skip)))
+		return 1;
+	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
+		if (strcmp(m->fstype, pseudo[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int omfs_watch_new(const struct omfs_export *exports, size_t nexports, const char *skip,
@@ -195,29 +126,25 @@ int omfs_watch_new(const struct omfs_export *exports, size_t nexports, const cha
 		free(w);
 		return -e;
 	}
-	struct mnt *m = NULL;
+	struct omfs_mount *m = NULL;
 	size_t n = 0;
-	int rc = read_mounts(&m, &n);
+	int rc = omfs_mounts_read(&m, &n);
 	for (size_t e = 0; rc == 0 && e < nexports; e++) {
 		const char *x = exports[e].path;
 		/* the mount holding the export itself: the longest mount point above it */
-		const struct mnt *holder = NULL;
+		const struct omfs_mount *holder = NULL;
 		for (size_t i = 0; i < n; i++)
-			if (is_under(x, m[i].point) &&
+			if (omfs_path_under(x, m[i].point) &&
 			    (!holder || strlen(m[i].point) >= strlen(holder->point)))
 				holder = &m[i];
 		if (holder && !skipped(holder, skip))
 			mark_fs(w, x);
 		for (size_t i = 0; i < n; i++)
-			if (is_under(m[i].point, x) && strcmp(m[i].point, x) != 0 &&
+			if (omfs_path_under(m[i].point, x) && strcmp(m[i].point, x) != 0 &&
 			    !skipped(&m[i], skip))
 				mark_fs(w, m[i].point);
 	}
-	for (size_t i = 0; i < n; i++) {
-		free(m[i].point);
-		free(m[i].fstype);
-	}
-	free(m);
+	omfs_mounts_free(m, n);
 	if (rc < 0) {
 		omfs_watch_free(&w);
 		return rc;

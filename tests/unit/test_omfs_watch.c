@@ -141,10 +141,32 @@ static void test_watch_reports_others(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* an export of /dev: devtmpfs and devpts are not marked (every terminal echo, every write to
+ * /dev/null would be a change report), a tmpfs below it (/dev/shm) is */
+static void test_pseudo_fs_skipped(void **state)
+{
+	(void)state;
+	struct stat dev, pts, shm;
+	if (stat("/dev", &dev) < 0 || stat("/dev/pts", &pts) < 0 || dev.st_dev == pts.st_dev)
+		skip();
+	struct omfs_export ex = {.path = "/dev"};
+	struct omfs_watch *w = NULL;
+	int rc = omfs_watch_new(&ex, 1, NULL, &w);
+	if (rc == -EPERM || rc == -ENOSYS || rc == -EINVAL)
+		skip();
+	assert_int_equal(rc, 0);
+	assert_false(omfs_watch_covers(w, dev.st_dev));
+	assert_false(omfs_watch_covers(w, pts.st_dev));
+	if (stat("/dev/shm", &shm) == 0 && shm.st_dev != dev.st_dev)
+		assert_true(omfs_watch_covers(w, shm.st_dev));
+	omfs_watch_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_watch_reports_others),
+	    cmocka_unit_test(test_pseudo_fs_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@ PKGS=(
 	libprotobuf-c-dev protobuf-c-compiler
 	libcmocka-dev
 	iproute2 nftables procps psmisc util-linux jq
-	python3 bc gzip coreutils sqlite3 make tar
+	python3 bc gzip coreutils sqlite3 make tar rsync acl
 	zlib1g-dev
 )
 

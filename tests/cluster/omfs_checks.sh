@@ -424,6 +424,41 @@ PY
 	rm -f "$M/cr-src" "$M/cr-dst"
 )
 
+# omfs_check_rsync: rsync -aAXH onto /mfs keeps ACLs (access and default), user xattrs, hard
+# links, symlinks, a fifo, set-id bits, owners and times (sources dated in the past: rsync
+# compares whole seconds and leaves a time alone that is already in the same second)
+omfs_check_rsync() (
+	set -e
+	step "rsync -aAXH onto /mfs: ACLs, xattrs, hard links, times"
+	local src=$L/rs-src
+	rm -rf "$src"
+	mkdir -p "$src/d"
+	head -c 7000 /dev/urandom >"$src/f1"
+	printf two >"$src/f2"
+	ln "$src/f2" "$src/hl"
+	ln -s f1 "$src/sl"
+	mkfifo "$src/fifo"
+	chmod 4755 "$src/f2"
+	chown 1000:100 "$src/f1"
+	setfacl -m u:1001:rw "$src/f1"
+	setfacl -d -m g:100:rx "$src/d"
+	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.k", b"v")' "$src/f1"
+	find "$src" -exec touch -h -d '2001-02-03 04:05:06.789' {} +
+	rsync -aAXH "$src/" "$M/rs/" || fail "rsync -aAXH onto /mfs"
+	local a b
+	for d in "$src" "$E/rs"; do
+		(cd "$d" && find . -printf '%p %y %m %U:%G %n %s %T@ %l\n' | sort) >"$L/rs.$([ "$d" = "$src" ] && echo a || echo b)"
+	done
+	diff "$L/rs.a" "$L/rs.b" >&2 || fail "rsync -aAXH: names, modes, owners, links or times differ"
+	a=$(cd "$src" && getfacl -R -p . 2>/dev/null)
+	b=$(cd "$E/rs" && getfacl -R -p . 2>/dev/null)
+	[ "$a" = "$b" ] || fail "rsync -aAXH: ACLs differ"
+	[ "$(getfattr --only-values -n user.k "$E/rs/f1" 2>/dev/null ||
+		python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.k").decode(), end="")' "$E/rs/f1")" = v ] ||
+		fail "rsync -aAXH: user xattr lost"
+	rm -rf "$src" "$M/rs" "$L/rs.a" "$L/rs.b"
+)
+
 # omfs_check_fsx: random writes, reads, mapped I/O, truncates, fallocate, two descriptors and
 # reopens on one file, checked against a model after every read and, at the end, against the
 # serving node's own copy (tests/omfs/omfs_fsx.py); random seeds, printed for a rerun
@@ -458,5 +493,6 @@ omfs_check_tools() {
 	omfs_check_parallel_writes
 	omfs_check_fallocate
 	omfs_check_copy_range
+	omfs_check_rsync
 	omfs_check_fsx
 }

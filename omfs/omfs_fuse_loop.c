@@ -221,7 +221,9 @@ void fz_loop_stop(struct omfs_fuse *f)
  * every chown of a file to clear set-id bits itself (a round trip per file in `tar x`). The
  * server runs chown, write and truncate through the real file system as the requester, which
  * clears those bits itself: so the two flags asked for in fz_init (and offered by the kernel)
- * are added to the reply here. */
+ * are added to the reply here. So is FUSE_HANDLE_KILLPRIV_V2 (libfuse 3.14 has no name for it):
+ * without it the kernel asks for security.capability before every write, to remove file
+ * capabilities itself; the server's write and truncate remove them, as local ones do. */
 
 static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 {
@@ -262,7 +264,9 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 void fz_loop_init_wants(struct omfs_fuse *f, const struct fuse_conn_info *conn)
 {
 	f->loop.init_add = (conn->want & FUSE_CAP_PARALLEL_DIROPS ? FUSE_PARALLEL_DIROPS : 0) |
-			   (conn->want & FUSE_CAP_HANDLE_KILLPRIV ? FUSE_HANDLE_KILLPRIV : 0);
+			   (conn->want & FUSE_CAP_HANDLE_KILLPRIV ? FUSE_HANDLE_KILLPRIV |
+									FUSE_HANDLE_KILLPRIV_V2
+								  : 0);
 }
 
 int fz_loop_attach(struct omfs_fuse *f)

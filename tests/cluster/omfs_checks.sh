@@ -284,6 +284,24 @@ omfs_check_posix() (
 	chmod 6777 "$E/px/suid"
 	omfs_as_user 1000 sh -c "printf y >>'$P/suid'" || fail "uid 1000 could not write a 06777 file"
 	[ "$(stat -c %a "$E/px/suid")" = 777 ] || fail "set-id bits kept after a non-owner's write: $(stat -c %a "$E/px/suid")"
+	# a write and a truncate drop file capabilities, as local ones do (done by the server's
+	# own write and truncate: the INIT reply says so, HANDLE_KILLPRIV_V2)
+	for how in write truncate; do
+		python3 - "$E/px/caps" "$P/caps" "$how" <<'PY' || fail "security.capability kept after a $how through /mfs"
+import os, struct, sys
+server, mfs, how = sys.argv[1:]
+open(server, "wb").close()
+# VFS_CAP_REVISION_2, permitted: CAP_NET_RAW
+os.setxattr(server, "security.capability", struct.pack("<5I", 0x02000000, 1 << 13, 0, 0, 0))
+assert "security.capability" in os.listxattr(server)
+if how == "write":
+    with open(mfs, "ab") as f:
+        f.write(b"x")
+else:
+    os.truncate(mfs, 100)
+sys.exit(1 if "security.capability" in os.listxattr(server) else 0)
+PY
+	done
 	chmod 4755 "$E/px/suid"
 	omfs_as_user 1000 chmod 755 "$P/suid" 2>/dev/null && fail "uid 1000 chmod-ed root's file"
 	[ "$(stat -c %a "$E/px/suid")" = 4755 ] || fail "mode changed by a refused chmod"

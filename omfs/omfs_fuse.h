@@ -56,9 +56,9 @@ __attribute__((warn_unused_result)) int omfs_fuse_new(const struct omfs_fuse_con
 
 /* Sets the mount's read-ahead to `kb` KiB (its /sys/class/bdi/MAJ:MIN/read_ahead_kb; needs
  * root). Pass OMFS_FUSE_READAHEAD_KB: the INIT reply asks for that much, and the kernel keeps
- * the smaller of it and read_ahead_kb as it stands when INIT is answered. Returns 0, -ENOENT when the mount is not found in /proc/self/mountinfo, or the errno
- * of opening or writing the sysfs file. Does not touch the mount itself: safe before
- * omfs_fuse_run(). */
+ * the smaller of it and read_ahead_kb as it stands when INIT is answered. Returns 0, -ENOENT
+ * when the mount is not found in /proc/self/mountinfo, or the errno of opening or writing the
+ * sysfs file. Does not touch the mount itself: safe before omfs_fuse_run(). */
 __attribute__((warn_unused_result)) int omfs_fuse_set_readahead(struct omfs_fuse *f, unsigned kb);
 
 /* Serves requests until unmounted or omfs_fuse_exit(). Installs SIGINT/SIGTERM/SIGHUP handlers

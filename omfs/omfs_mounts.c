@@ -87,15 +87,10 @@ int omfs_mounts_read(struct omfs_mount **ret, size_t *ret_n)
 			cap = ncap;
 		}
 		unescape(point);
-		m[n] = (struct omfs_mount){strdup(dev), strdup(point), strdup(fstype)};
-		if (!m[n].dev || !m[n].point || !m[n].fstype) {
-			omfs_mounts_free(m, n + 1);
-			m = NULL;
-			n = 0;
-			rc = -ENOMEM;
-			break;
-		}
-		n++;
+		struct omfs_mount *x = &m[n++];
+		*x = (struct omfs_mount){strdup(dev), strdup(point), strdup(fstype)};
+		if (!x->dev || !x->point || !x->fstype)
+			rc = -ENOMEM; /* what was copied is freed below with the rest */
 	}
 	free(line);
 	(void)fclose(f);

@@ -325,6 +325,17 @@ static void note_change(const struct omfs_req *req, const char *path, struct omf
 		omfs_notify_add(chg, path ? path : "", path ? strlen(path) : 0, w);
 }
 
+/* note_change for the file a handle names: its path can be replaced by a rename meanwhile */
+static void note_handle_change(struct omfs_server *srv, const struct omfs_req *req,
+			       const struct srv_handle *h, struct omfs_notify *chg)
+{
+	if (!chg)
+		return;
+	pthread_mutex_lock(&srv->hlock);
+	note_change(req, h->path, chg);
+	pthread_mutex_unlock(&srv->hlock);
+}
+
 static int exec_handle(struct omfs_server *srv, uint64_t session, const struct omfs_req *req,
 		       struct omfs_resp *resp, struct omfs_notify *chg)
 {
@@ -344,11 +355,8 @@ static int exec_handle(struct omfs_server *srv, uint64_t session, const struct o
 			rc = srv_op_handle(srv, req, h, resp);
 		srv_cred_leave(srv, &saved);
 	}
-	if (rc == 0 && chg) {
-		pthread_mutex_lock(&srv->hlock); /* a rename may replace h->path */
-		note_change(req, h->path, chg);
-		pthread_mutex_unlock(&srv->hlock);
-	}
+	if (rc == 0)
+		note_handle_change(srv, req, h, chg);
 	srv_handle_put(srv, h);
 	return rc;
 }
@@ -384,11 +392,8 @@ static int exec_copy(struct omfs_server *srv, uint64_t session, const struct omf
 		resp->size = n < 0 ? 0 : (uint64_t)n;
 		srv_cred_leave(srv, &saved);
 	}
-	if (rc == 0 && resp->size && chg) {
-		pthread_mutex_lock(&srv->hlock); /* a rename may replace out->path */
-		note_change(req, out->path, chg);
-		pthread_mutex_unlock(&srv->hlock);
-	}
+	if (rc == 0 && resp->size)
+		note_handle_change(srv, req, out, chg);
 	srv_handle_put(srv, out);
 	srv_handle_put(srv, in);
 	return rc;
